@@ -1,0 +1,41 @@
+# inpaint-bench — `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATASET ?= tiny
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-slow lint bench smoke masks doctor clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with pip and install the suite (torch pinned)
+
+test: $(STAMP)  ## run the fast test suite
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)  ## run the slow tests too
+	$(BIN)/python -m pytest -m ''
+
+lint: $(STAMP)  ## ruff over the package and tests
+	$(BIN)/ruff check inpaint_bench tests benchmarks
+
+masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them bit for bit
+	$(BIN)/inpaint-bench masks build
+
+doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
+	$(BIN)/inpaint-bench doctor
+
+bench: $(STAMP)  ## sweep benchmarks/$(DATASET).yaml (default: the tiny dataset that ships with the package)
+	$(BIN)/inpaint-bench bench --dataset $(DATASET)
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,34 @@
+"""The `inpaint-bench` command. Subcommands import what they need, so `--help` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _doctor(args) -> int:
+    from .doctor import main
+
+    return main()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inpaint-bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="versions, devices, cache, datasets and weights found or missing").set_defaults(
+        func=_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (FileNotFoundError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"inpaint-bench: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""LightningDataModules for the benchmark datasets: CelebA-HQ, Places2, ImageNet and the embedded tiny set.
+
+Every DataModule yields `{image, mask, index, key}` (+ `label` for ImageNet) with image *i* of the split paired
+with mask *i* of the chosen mask set. Which images form each split, and where that list comes from, is written
+in each class's docstring; any split can be replaced by an explicit `split_file`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from .. import paths
+from ..registry import Registry
+from .folder import DatasetError, ImageFolderDataset, Split, read_split_file
+from .images import list_images
+
+DATASETS: Registry[type[InpaintDataModule]] = Registry("dataset")
+
+
+class InpaintDataModule(L.LightningDataModule):
+    """Base class: a split of an image folder, resized to `size`, paired with a mask set.
+
+    Subclasses set `name`, `default_size`, `layout` (the expected folder layout, shown in errors) and implement
+    `derive_split(root, split)`; a split file `root/splits/<split>.txt` or an explicit `split_file` wins over it.
+    """
+
+    name = "base"
+    default_size = 256
+    layout = ""
+
+    def __init__(
+        self,
+        root: str | Path | None = None,  # dataset folder; default INPAINT_BENCH_DATA_<NAME> or <cache>/data/<name>
+        split: str = "test",  # which split to serve
+        size: int | None = None,  # benchmark resolution (square)
+        mask: str = "center",  # mask-set name from inpaint_bench.masks
+        mask_seed: int = 0,  # seed of the mask set
+        batch_size: int = 8,
+        num_workers: int = 0,
+        split_file: str | Path | None = None,  # explicit list of images, overrides the built-in split
+        limit: int | None = None,  # keep only the first `limit` images of the split
+    ):
+        super().__init__()
+        self.root = self._resolve_root(root)
+        self.split_name, self.size = split, size or self.default_size
+        self.mask_name, self.mask_seed = mask, mask_seed
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.split_file, self.limit = split_file, limit
+        self._dataset: ImageFolderDataset | None = None
+
+    def _resolve_root(self, root) -> Path:
+        root = Path(root).expanduser() if root is not None else paths.data_root(self.name)
+        env = f"INPAINT_BENCH_DATA_{self.name.upper()}"
+        if root is None or not root.is_dir():
+            where = f"{root}" if root is not None else f"{paths.cache_dir() / 'data' / self.name}"
+            raise DatasetError(
+                f"{self.name} dataset folder not found at {where}. Pass --data-root DIR or set {env}. "
+                f"Expected layout:\n{self.layout}"
+            )
+        return root
+
+    def derive_split(self, root: Path, split: str) -> Split:
+        raise NotImplementedError
+
+    def load_split(self) -> Split:
+        if self.split_file is not None:
+            split = read_split_file(Path(self.split_file), self.root, self.split_name)
+        elif (self.root / "splits" / f"{self.split_name}.txt").exists():
+            split = read_split_file(self.root / "splits" / f"{self.split_name}.txt", self.root, self.split_name)
+        else:
+            split = self.derive_split(self.root, self.split_name)
+        missing = [f for f in split.files[:1000] if not (self.root / f).exists()]
+        if missing:
+            raise DatasetError(
+                f"{len(missing)} image(s) of split {self.split_name!r} are missing under {self.root}, "
+                f"e.g. {missing[0]}. Expected layout:\n{self.layout}"
+            )
+        if self.limit is not None:
+            split = Split(split.name, split.files[: self.limit], split.labels[: self.limit] if split.labels else None)
+        return split
+
+    @property
+    def dataset(self) -> ImageFolderDataset:
+        if self._dataset is None:
+            from .. import masks
+
+            source = masks.mask_source(self.mask_name, size=self.size, seed=self.mask_seed)
+            self._dataset = ImageFolderDataset(self.root, self.load_split(), self.size, source)
+        return self._dataset
+
+    def setup(self, stage: str | None = None) -> None:
+        self.dataset  # noqa: B018 — fail early, on every rank, with a clear error
+
+    def _loader(self, shuffle: bool = False) -> DataLoader:
+        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(shuffle=True)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader()
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader()
+
+
+def _split_from_folder(root: Path, folder: str, split: str) -> Split:
+    if not (root / folder).is_dir():
+        raise DatasetError(f"folder {root / folder} for split {split!r} does not exist")
+    return Split(split, tuple(f"{folder}/{f}" for f in list_images(root / folder)))
+
+
+@DATASETS.register("tiny")
+class TinyDataModule(InpaintDataModule):
+    """The tiny dataset that ships with the package: 64 train + 32 test crops at 64×64.
+
+    Deterministic crops of the sample photos shipped by scikit-image and scikit-learn (see `data/tiny.py`);
+    no download, byte-identical everywhere. The default dataset of every command and test.
+    """
+
+    name = "tiny"
+    default_size = 64
+    layout = "inpaint_bench/assets/tiny/{train,test}/NNNN.png with split files train.txt, test.txt"
+
+    def __init__(self, root=None, **kwargs):
+        super().__init__(root=root or paths.ASSETS_DIR / "tiny", **kwargs)
+
+    def derive_split(self, root: Path, split: str) -> Split:
+        path = root / f"{split}.txt"
+        if not path.exists():
+            raise DatasetError(f"tiny dataset has no split {split!r}; valid: train, test")
+        return read_split_file(path, root, split)
+
+
+@DATASETS.register("celebahq")
+class CelebAHQDataModule(InpaintDataModule):
+    """CelebA-HQ (30,000 faces), at 256².
+
+    Split: the CelebAMask-HQ convention — each CelebA-HQ image inherits the official CelebA partition of its
+    source image (`list_eval_partition.txt`, 0 = train, 1 = val, 2 = test) through
+    `CelebA-HQ-to-CelebA-mapping.txt`, giving 24,183 / 2,993 / 2,824 images. LaMa-style 28k/2k lists can be
+    used instead with `split_file`.
+    """
+
+    name = "celebahq"
+    layout = (
+        "  <root>/CelebA-HQ-img/0.jpg … 29999.jpg\n"
+        "  <root>/CelebA-HQ-to-CelebA-mapping.txt   (from CelebAMask-HQ)\n"
+        "  <root>/list_eval_partition.txt           (from CelebA)\n"
+        "  or <root>/splits/<split>.txt listing relative image paths"
+    )
+    PARTITIONS = {"train": "0", "val": "1", "test": "2"}
+
+    def derive_split(self, root: Path, split: str) -> Split:
+        mapping, partition = root / "CelebA-HQ-to-CelebA-mapping.txt", root / "list_eval_partition.txt"
+        if split not in self.PARTITIONS:
+            raise DatasetError(f"celebahq has no split {split!r}; valid: {', '.join(self.PARTITIONS)}")
+        if not (mapping.exists() and partition.exists()):
+            raise DatasetError(f"celebahq split needs {mapping.name} and {partition.name} in {root}:\n{self.layout}")
+        part_of = dict(line.split()[:2] for line in partition.read_text().splitlines() if line.strip())
+        files = []
+        for line in mapping.read_text().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 3 and part_of.get(fields[2]) == self.PARTITIONS[split]:
+                files.append(f"CelebA-HQ-img/{int(fields[0])}.jpg")
+        return Split(split, tuple(sorted(files, key=lambda f: int(Path(f).stem))))
+
+
+@DATASETS.register("places2")
+class Places2DataModule(InpaintDataModule):
+    """Places2 (Places365-Standard, small 256×256 images).
+
+    Split `test`: the first 6,000 images of `val_256/` in sorted order (Places365_val_00000001.jpg …
+    Places365_val_00006000.jpg). AsyncDSB evaluates on 6,000 Places2 test images at 256² but published no list;
+    this fixed, documented list is the suite's. Split `train`: every image under `data_256/`.
+    """
+
+    name = "places2"
+    layout = "  <root>/val_256/Places365_val_00000001.jpg …\n  <root>/data_256/<letter>/<category>/*.jpg (train)"
+    TEST_SIZE = 6000
+
+    def derive_split(self, root: Path, split: str) -> Split:
+        if split == "test":
+            full = _split_from_folder(root, "val_256", split)
+            return Split(split, full.files[: self.TEST_SIZE])
+        if split == "val":
+            return _split_from_folder(root, "val_256", split)
+        if split == "train":
+            return _split_from_folder(root, "data_256", split)
+        raise DatasetError(f"places2 has no split {split!r}; valid: test, val, train")
+
+
+@DATASETS.register("imagenet")
+class ImageNetDataModule(InpaintDataModule):
+    """ImageNet-1k validation in class folders; keeps labels (sorted WordNet-id order) for classifier accuracy.
+
+    Split `test`: 10,000 images, the last 10 in sorted order of each of the 1,000 class folders. This follows the
+    pattern of I²SB's `dataset/val_faster_imagefolder_10k_fn.txt` (10 per class); to use that exact list, pass it
+    as `split_file` (its absolute paths are re-rooted) with labels appended, or place it at `splits/test.txt`.
+    Split `val`: all 50,000 images.
+    """
+
+    name = "imagenet"
+    layout = "  <root>/val/n01440764/ILSVRC2012_val_00000293.JPEG … (1,000 class folders, torchvision layout)"
+    PER_CLASS = 10
+
+    def derive_split(self, root: Path, split: str) -> Split:
+        if split not in ("test", "val"):
+            raise DatasetError(f"imagenet has no split {split!r}; valid: test, val")
+        val = root / "val"
+        classes = sorted(p.name for p in val.iterdir() if p.is_dir()) if val.is_dir() else []
+        if not classes:
+            raise DatasetError(f"no class folders in {val}:\n{self.layout}")
+        files, labels = [], []
+        for label, wnid in enumerate(classes):
+            images = list_images(val / wnid)
+            chosen = images[-self.PER_CLASS :] if split == "test" else images
+            files += [f"val/{wnid}/{f}" for f in chosen]
+            labels += [label] * len(chosen)
+        return Split(split, tuple(files), tuple(labels))
+
+
+def build_datamodule(name: str, **kwargs) -> InpaintDataModule:
+    """The DataModule registered as `name` (tiny, celebahq, places2, imagenet)."""
+    return DATASETS.get(name)(**kwargs)

@@ -1,0 +1,91 @@
+"""Mask registry: every mask type the papers use, generated from a seed and frozen with checksums (1 = hole).
+
+Public API:
+    names() -> list[str]
+    generate(name, n, size=256, seed=0) -> float tensor [n, 1, size, size] in {0, 1}
+    load(name, n=None, size=256) -> the frozen set from mask_sets/, checksum verified
+    mask_source(name, size, seed) -> callable index -> [1, size, size] (frozen when available)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import geometric  # noqa: F401  (registers the geometric masks)
+from .spec import BASE_SIZE, MASKS, MaskError, MaskSpec, index_rng
+
+__all__ = ["BASE_SIZE", "MaskError", "MaskSpec", "generate", "generate_one", "load", "mask_source", "names", "spec"]
+
+
+def names() -> list[str]:
+    """Registered mask names (plus the `folder:PATH` form for a user's own masks)."""
+    return MASKS.names()
+
+
+def spec(name: str) -> MaskSpec:
+    try:
+        return MASKS.get(name)
+    except KeyError as err:
+        raise MaskError(f"{err.args[0]}; or folder:PATH for your own PNG masks") from None
+
+
+def scale(mask: np.ndarray, size: int) -> np.ndarray:
+    """Scale a bool mask to `size`: area average then threshold 0.5 when shrinking, nearest when growing."""
+    src = mask.shape[0]
+    if src == size:
+        return mask
+    if src % size == 0:
+        f = src // size
+        return mask.reshape(size, f, size, f).mean(axis=(1, 3)) >= 0.5
+    idx = (np.arange(size) * src) // size
+    if size > src:
+        return mask[np.ix_(idx, idx)]
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(mask.astype(np.float32))[None, None]
+    return (F.interpolate(t, size=(size, size), mode="area")[0, 0] >= 0.5).numpy()
+
+
+def generate_one(name: str, index: int, size: int = 256, seed: int = 0) -> np.ndarray:
+    """Mask `index` of set (`name`, `seed`) as a bool array [size, size], True = hole."""
+    s = spec(name)
+    if not s.random:
+        return s.draw(None, size)
+    return scale(s.draw(index_rng(name, seed, index), BASE_SIZE), size)
+
+
+def generate(name: str, n: int, size: int = 256, seed: int = 0, start: int = 0):
+    """Masks start … start+n−1 of set (`name`, `seed`) as a float tensor [n, 1, size, size], 1 = hole."""
+    import torch
+
+    if n < 0 or size < 4:
+        raise MaskError(f"need n >= 0 and size >= 4, got n={n}, size={size}")
+    if not spec(name).random:
+        one = generate_one(name, 0, size, seed)
+        stack = np.broadcast_to(one, (n, size, size))
+    else:
+        stack = np.stack([generate_one(name, start + i, size, seed) for i in range(n)]) if n else np.zeros((0, size, size), bool)
+    return torch.from_numpy(np.ascontiguousarray(stack, dtype=np.float32)).unsqueeze(1)
+
+
+def load(name: str, n: int | None = None, size: int = 256):
+    """The frozen set `name` from mask_sets/ (checksum verified), first `n` masks, scaled to `size`."""
+    from .frozen import load_frozen
+
+    return load_frozen(name, n=n, size=size)
+
+
+def mask_source(name: str, size: int = 256, seed: int = 0, **folder_options):
+    """A callable index -> float tensor [1, size, size]: mask `index` of the named set.
+
+    `folder:PATH` reads a user's PNG masks (sorted, paired by index); other names use the frozen set when it
+    holds that seed and index, and regenerate otherwise (the two are bit-identical, which the tests check).
+    """
+    if name.startswith("folder:"):
+        from .folder import FolderMasks
+
+        return FolderMasks(name.removeprefix("folder:"), size=size, **folder_options)
+    from .frozen import FrozenSource
+
+    return FrozenSource(name, size=size, seed=seed)

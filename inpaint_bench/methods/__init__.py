@@ -1,0 +1,12 @@
+"""Inpainting methods, one file each, behind one contract (`InpaintMethod.inpaint`) and one registry."""
+
+from . import classical  # noqa: F401  (registers the classical baselines)
+from .base import InpaintMethod, MethodOutputError, run_inpaint
+from .registry import METHODS, build
+
+__all__ = ["InpaintMethod", "MethodOutputError", "build", "names", "run_inpaint"]
+
+
+def names() -> list[str]:
+    """Registered method names."""
+    return METHODS.names()
