@@ -17,6 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="versions, devices, cache, datasets and weights found or missing").set_defaults(
         func=_doctor)
+    from .masks.tools import add_parser as add_masks
+
+    add_masks(sub)
     return parser
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import geometric  # noqa: F401  (registers the geometric masks)
+from . import freeform, geometric, lama  # noqa: F401  (registering the mask types)
 from .spec import BASE_SIZE, MASKS, MaskError, MaskSpec, index_rng
 
 __all__ = ["BASE_SIZE", "MaskError", "MaskSpec", "generate", "generate_one", "load", "mask_source", "names", "spec"]
@@ -61,12 +61,13 @@ def generate(name: str, n: int, size: int = 256, seed: int = 0, start: int = 0):
 
     if n < 0 or size < 4:
         raise MaskError(f"need n >= 0 and size >= 4, got n={n}, size={size}")
+    out = torch.empty(n, 1, size, size)
     if not spec(name).random:
-        one = generate_one(name, 0, size, seed)
-        stack = np.broadcast_to(one, (n, size, size))
-    else:
-        stack = np.stack([generate_one(name, start + i, size, seed) for i in range(n)]) if n else np.zeros((0, size, size), bool)
-    return torch.from_numpy(np.ascontiguousarray(stack, dtype=np.float32)).unsqueeze(1)
+        out.copy_(torch.from_numpy(generate_one(name, 0, size, seed)).expand(n, 1, size, size))
+        return out
+    for i in range(n):
+        out[i, 0].copy_(torch.from_numpy(generate_one(name, start + i, size, seed)))
+    return out
 
 
 def load(name: str, n: int | None = None, size: int = 256):
@@ -76,16 +77,17 @@ def load(name: str, n: int | None = None, size: int = 256):
     return load_frozen(name, n=n, size=size)
 
 
-def mask_source(name: str, size: int = 256, seed: int = 0, **folder_options):
+def mask_source(name: str, size: int = 256, seed: int = 0, polarity: str = "hole", resize: bool = False):
     """A callable index -> float tensor [1, size, size]: mask `index` of the named set.
 
-    `folder:PATH` reads a user's PNG masks (sorted, paired by index); other names use the frozen set when it
-    holds that seed and index, and regenerate otherwise (the two are bit-identical, which the tests check).
+    `folder:PATH`, `repaint:PATH` and `nvidia:PATH[:ratio_LO_HI]` read masks from disk (sorted, paired by
+    index; `polarity` and `resize` apply to `folder:`). Registered names use the frozen set when it holds that
+    seed and index, and regenerate otherwise (the two are bit-identical, which the tests check).
     """
-    if name.startswith("folder:"):
-        from .folder import FolderMasks
+    if ":" in name:
+        from .folder import from_name
 
-        return FolderMasks(name.removeprefix("folder:"), size=size, **folder_options)
+        return from_name(name, size, polarity=polarity, resize=resize)
     from .frozen import FrozenSource
 
     return FrozenSource(name, size=size, seed=seed)
