@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .masks.tools import add_parser as add_masks
 
     add_masks(sub)
+    from .metrics.score import add_parser as add_score
+
+    add_score(sub)
     return parser
 
 

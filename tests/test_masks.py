@@ -73,7 +73,7 @@ def test_frozen_sets_exist_compact_and_described():
     assert set(manifest) == EXPECTED_NAMES
     total = sum(p.stat().st_size for p in MASK_SETS_DIR.iterdir())
     assert total < 25e6
-    for name, e in manifest.items():
+    for e in manifest.values():
         assert e["n"] >= 1000 and e["size"] == 256 and e["seed"] == 0
         assert {"sha256", "generator_version", "hole_mean", "hole_min", "hole_max"} <= set(e)
 

@@ -71,7 +71,7 @@ def to_tensor(img: Image.Image):
 
 def to_uint8(image) -> np.ndarray:
     """Float tensor [3, H, W] (or [B, 3, H, W]) in [-1, 1] → uint8 array [H, W, 3] (or [B, H, W, 3])."""
-    arr = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().to("cpu").numpy().astype(np.uint8)
+    arr = ((image.detach().double().clamp(-1, 1) + 1) * 127.5).round().to("cpu").numpy().astype(np.uint8)
     return np.moveaxis(arr, -3, -1)
 
 

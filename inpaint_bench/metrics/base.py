@@ -1,0 +1,60 @@
+"""Per-image metric states that reduce exactly across DDP processes.
+
+Every metric stores one row per image together with the image's dataset index (`dist_reduce_fx="cat"`). At
+compute time rows are de-duplicated by index (sampler padding can hand an image to two processes) and sorted by
+index, then reduced in float64: N images count exactly N times and the result does not depend on how the images
+were split across processes or batches.
+"""
+
+from __future__ import annotations
+
+import torch
+from torchmetrics import Metric
+
+
+class PerImageMetric(Metric):
+    """Collects `rows` [B, D] with `index` [B]; `compute()` sees unique rows sorted by index."""
+
+    full_state_update = False
+    higher_is_better: bool | None = None
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_state("rows", default=[], dist_reduce_fx="cat")
+        self.add_state("index", default=[], dist_reduce_fx="cat")
+
+    def add_rows(self, rows: torch.Tensor, index: torch.Tensor) -> None:
+        rows = rows.detach().to(torch.float64)
+        self.rows.append(rows.reshape(len(rows), -1))
+        self.index.append(torch.as_tensor(index, device=rows.device).reshape(-1).long())
+
+    def unique_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = self.rows if isinstance(self.rows, torch.Tensor) else torch.cat(self.rows) if self.rows else None
+        index = self.index if isinstance(self.index, torch.Tensor) else torch.cat(self.index) if self.index else None
+        if rows is None or len(rows) == 0:
+            raise ValueError(f"{type(self).__name__}: no images were scored")
+        order = torch.argsort(index, stable=True)
+        index, rows = index[order], rows[order]
+        keep = torch.ones_like(index, dtype=torch.bool)
+        keep[1:] = index[1:] != index[:-1]
+        return rows[keep], index[keep]
+
+    @property
+    def count(self) -> int:
+        """Number of distinct images scored, across all processes."""
+        with self.sync_context(should_sync=True, should_unsync=True):
+            return len(self.unique_rows()[1])
+
+
+class MeanPerImage(PerImageMetric):
+    """The mean over images of a per-image value (PSNR, SSIM, LPIPS, ...)."""
+
+    def per_image(self, pred, target, mask) -> torch.Tensor:
+        raise NotImplementedError
+
+    def update(self, pred, target, mask, index, label=None) -> None:
+        self.add_rows(self.per_image(pred, target, mask), index)
+
+    def compute(self) -> torch.Tensor:
+        rows, _ = self.unique_rows()
+        return rows[:, 0].mean()

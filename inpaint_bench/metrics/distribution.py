@@ -1,0 +1,140 @@
+"""FID, KID and Inception Score over per-image Inception features (clean-fid's formulas, DDP-exact states).
+
+FID and KID compare the outputs with reference features: the ground-truth test images at the same resolution,
+computed once per (dataset, split, size, mode) and cached (`reference.py`), or — when no reference is given —
+the `target` images of each update. KID is clean-fid's `kernel_distance` (cubic polynomial kernel, 100 subsets of
+up to 1,000 features) with the subset draw seeded. IS uses the 1008 logits of the legacy Inception, 10 splits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .base import PerImageMetric
+from .inception import InceptionFeatures, InceptionLogits
+
+KID_SEED = 0
+
+
+@lru_cache(maxsize=4)
+def feature_extractor(mode: str, untrained: bool) -> InceptionFeatures:
+    """One extractor per (mode, untrained) per process, shared by FID and KID and the reference cache."""
+    return InceptionFeatures(mode, untrained)
+
+
+@contextlib.contextmanager
+def numpy_seed(seed: int):
+    """Seed NumPy's global RNG (clean-fid's KID draws from it) and restore its state afterwards."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+class _ReferencedFeatures(PerImageMetric):
+    """Inception features of the outputs, and of the references when none were given up front."""
+
+    higher_is_better = False
+
+    def __init__(self, mode: str = "clean", untrained: bool = False, reference: np.ndarray | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.mode, self.untrained = mode, untrained
+        self.label = feature_extractor(mode, untrained).label
+        self.reference = None if reference is None else np.asarray(reference, dtype=np.float64)
+        self.add_state("ref_rows", default=[], dist_reduce_fx="cat")
+        self.add_state("ref_index", default=[], dist_reduce_fx="cat")
+
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        extractor = feature_extractor(self.mode, self.untrained).to(images.device)
+        return extractor(images)
+
+    def update(self, pred, target, mask, index, label=None) -> None:
+        self.add_rows(self._features(pred), index)
+        if self.reference is None:
+            self.ref_rows.append(self._features(target).double())
+            self.ref_index.append(torch.as_tensor(index, device=pred.device).reshape(-1).long())
+
+    def feature_pair(self) -> tuple[np.ndarray, np.ndarray]:
+        rows, _ = self.unique_rows()
+        if self.reference is not None:
+            return rows.cpu().numpy(), self.reference
+        ref, idx = self.ref_rows, self.ref_index
+        ref = ref if isinstance(ref, torch.Tensor) else torch.cat(ref)
+        idx = idx if isinstance(idx, torch.Tensor) else torch.cat(idx)
+        order = torch.argsort(idx, stable=True)
+        idx, ref = idx[order], ref[order]
+        keep = torch.ones_like(idx, dtype=torch.bool)
+        keep[1:] = idx[1:] != idx[:-1]
+        return rows.cpu().numpy(), ref[keep].cpu().numpy()
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """‖μ1 − μ2‖² + tr Σ1 + tr Σ2 − 2 tr (Σ1 Σ2)^½, the trace term from the eigenvalues of Σ1 Σ2.
+
+    The eigenvalues of a product of two PSD matrices are real and ≥ 0, so tr (Σ1 Σ2)^½ = Σ √λ_i. This equals
+    clean-fid's `frechet_distance` (scipy sqrtm) wherever that one succeeds (tested), and stays defined with fewer
+    images than feature dimensions, where sqrtm returns complex values and clean-fid raises.
+    """
+    import scipy.linalg
+
+    eig = scipy.linalg.eigvals(sigma1 @ sigma2).real.clip(min=0)
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.sqrt(eig).sum())
+
+
+class FID(_ReferencedFeatures):
+    """Fréchet Inception Distance on float64 means and covariances of the features."""
+
+    def compute(self) -> torch.Tensor:
+        feats, ref = self.feature_pair()
+        if len(feats) < 2 or len(ref) < 2:
+            raise ValueError("FID needs at least 2 images on each side")
+        mu1, s1 = feats.mean(0), np.cov(feats, rowvar=False)
+        mu2, s2 = ref.mean(0), np.cov(ref, rowvar=False)
+        return torch.tensor(frechet_distance(mu1, s1, mu2, s2), dtype=torch.float64)
+
+
+class KID(_ReferencedFeatures):
+    """Kernel Inception Distance (clean-fid's `kernel_distance`, subset draw seeded with KID_SEED)."""
+
+    def compute(self) -> torch.Tensor:
+        from cleanfid.fid import kernel_distance
+
+        feats, ref = self.feature_pair()
+        with numpy_seed(KID_SEED):
+            return torch.tensor(float(kernel_distance(feats, ref)), dtype=torch.float64)
+
+
+@lru_cache(maxsize=2)
+def logits_extractor(untrained: bool) -> InceptionLogits:
+    return InceptionLogits(untrained)
+
+
+class InceptionScore(PerImageMetric):
+    """Inception Score exp(E_x KL(p(y|x) ‖ p(y))), mean over `splits` contiguous splits in index order."""
+
+    higher_is_better = True
+
+    def __init__(self, untrained: bool = False, splits: int = 10, **kwargs):
+        super().__init__(**kwargs)
+        self.untrained, self.splits = untrained, splits
+        self.label = logits_extractor(untrained).label
+
+    def update(self, pred, target, mask, index, label=None) -> None:
+        self.add_rows(logits_extractor(self.untrained).to(pred.device)(pred), index)
+
+    def compute(self) -> torch.Tensor:
+        logits, _ = self.unique_rows()
+        probs = torch.softmax(logits, dim=1)
+        scores = []
+        for part in torch.tensor_split(probs, min(self.splits, len(probs))):
+            p_y = part.mean(0, keepdim=True)
+            kl = (part * (torch.log(part.clamp_min(1e-30)) - torch.log(p_y.clamp_min(1e-30)))).sum(1).mean()
+            scores.append(torch.exp(kl))
+        return torch.stack(scores).mean()

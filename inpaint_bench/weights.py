@@ -1,0 +1,106 @@
+"""Pretrained weight files the suite uses: where each lives, where it comes from, how it is checked and loaded.
+
+Nothing is downloaded. A missing file raises WeightsMissing naming the file, the folder it belongs in, the URL it
+comes from and its hash. torchvision-style files carry the first 8 hex digits of their sha256 in their name; that
+prefix is verified before loading. Loading always uses `torch.load(weights_only=True)` or safetensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import paths
+
+
+class WeightsMissing(FileNotFoundError):
+    """A weight file that is not in the cache; the message says where to put it and where to get it."""
+
+
+class WeightsCorrupt(ValueError):
+    """A weight file whose sha256 does not match."""
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    key: str
+    file: str
+    folder: str  # "torch_hub" → $TORCH_HOME/hub/checkpoints, "cache" → $INPAINT_BENCH_HOME/weights
+    url: str
+    sha256_prefix: str | None  # first hex digits of the sha256, as in torchvision / torch.hub file names
+    used_for: str
+
+    def path(self) -> Path:
+        base = paths.torch_home() / "hub" / "checkpoints" if self.folder == "torch_hub" else paths.cache_dir() / "weights"
+        return base / self.file
+
+    def describe_hash(self) -> str:
+        return f"sha256 {self.sha256_prefix}…" if self.sha256_prefix else "sha256 not published upstream"
+
+    def status(self) -> str:
+        p = self.path()
+        return f"found at {p}" if p.exists() else f"MISSING: put {self.file} in {p.parent} (from {self.url})"
+
+    def require(self) -> Path:
+        """The verified path of this file, or a clear error."""
+        p = self.path()
+        if not p.exists():
+            raise WeightsMissing(
+                f"weight file {self.file} ({self.used_for}) not found at {p}. Download it from {self.url} "
+                f"({self.describe_hash()}) and place it there; nothing is downloaded automatically. "
+                f"Or run with --untrained-features to use labelled random features."
+            )
+        if self.sha256_prefix:
+            digest = _sha256(str(p), p.stat().st_mtime_ns, p.stat().st_size)
+            if not digest.startswith(self.sha256_prefix):
+                raise WeightsCorrupt(f"{p} has sha256 {digest[:12]}…, expected {self.sha256_prefix}…: the file is "
+                                     f"corrupt or a different version; download it again from {self.url}")
+        return p
+
+    def load_state_dict(self) -> dict:
+        import torch
+
+        p = self.require()
+        if p.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(p))
+        return torch.load(p, map_location="cpu", weights_only=True)
+
+
+@lru_cache(maxsize=32)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+WEIGHTS: dict[str, WeightFile] = {
+    w.key: w
+    for w in [
+        WeightFile("inception_legacy_pytorch", "pt_inception-2015-12-05-6726825d.pth", "torch_hub",
+                   "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
+                   "6726825d", "FID/KID/IS, clean-fid mode legacy_pytorch (and IS in every mode)"),
+        WeightFile("inception_torchscript", "inception-2015-12-05.pt", "cache",
+                   "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt",
+                   None, "FID/KID, clean-fid modes clean and legacy_tensorflow (TorchScript)"),
+        WeightFile("resnet50", "resnet50-0676ba61.pth", "torch_hub",
+                   "https://download.pytorch.org/models/resnet50-0676ba61.pth", "0676ba61",
+                   "classifier accuracy (torchvision ResNet50 IMAGENET1K_V1)"),
+        WeightFile("alexnet", "alexnet-owt-7be5be79.pth", "torch_hub",
+                   "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "7be5be79",
+                   "LPIPS (alex, the default) and diversity backbone"),
+        WeightFile("vgg16", "vgg16-397923af.pth", "torch_hub",
+                   "https://download.pytorch.org/models/vgg16-397923af.pth", "397923af", "LPIPS (vgg) backbone"),
+    ]
+}
+
+
+def get(key: str) -> WeightFile:
+    if key not in WEIGHTS:
+        raise KeyError(f"unknown weight file {key!r}; known: {', '.join(WEIGHTS)}")
+    return WEIGHTS[key]

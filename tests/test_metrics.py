@@ -1,0 +1,238 @@
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from inpaint_bench import weights
+from inpaint_bench.metrics import MetricSuite
+from inpaint_bench.metrics.distribution import FID, KID, InceptionScore, frechet_distance
+from inpaint_bench.metrics.pixel import PSNR, SSIM, quantise, ssim_map
+
+
+def images(n, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, size, size, generator=g) * 2 - 1
+
+
+def to_u8(x):
+    return (quantise(x) * 255).round().numpy().astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def center_mask(n, size=32):
+    m = torch.zeros(n, 1, size, size)
+    m[:, :, size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
+    return m
+
+
+def test_psnr_and_ssim_equal_scikit_image():
+    target = images(3)
+    pred = (target + 0.3 * images(3, seed=1)).clamp(-1, 1)
+    mask = center_mask(3)
+    psnr, ssim = PSNR(), SSIM()
+    psnr.update(pred, target, mask, torch.arange(3))
+    ssim.update(pred, target, mask, torch.arange(3))
+    p8, t8 = to_u8(pred), to_u8(target)
+    ref_psnr = np.mean([peak_signal_noise_ratio(t8[i], p8[i], data_range=255) for i in range(3)])
+    ref_ssim = np.mean([structural_similarity(t8[i], p8[i], gaussian_weights=True, sigma=1.5,
+                                              use_sample_covariance=False, data_range=255, channel_axis=-1)
+                        for i in range(3)])
+    assert psnr.compute().item() == pytest.approx(ref_psnr, abs=1e-9)
+    assert ssim.compute().item() == pytest.approx(ref_ssim, abs=1e-9)
+
+
+def test_masked_metrics_see_only_the_hole():
+    target = images(2)
+    pred = (target + 0.3 * images(2, seed=1)).clamp(-1, 1)
+    mask = center_mask(2)
+    other = torch.where(mask.bool(), pred, images(2, seed=5))  # same hole, different known region
+    a, b = PSNR(masked=True), PSNR(masked=True)
+    a.update(pred, target, mask, torch.arange(2))
+    b.update(other, target, mask, torch.arange(2))
+    assert a.compute() == b.compute()
+    # masked PSNR = PSNR of the hole pixels alone, by scikit-image
+    p8, t8 = to_u8(pred), to_u8(target)
+    hole = mask[:, 0].bool().numpy()
+    ref = np.mean([peak_signal_noise_ratio(t8[i][hole[i]], p8[i][hole[i]], data_range=255) for i in range(2)])
+    assert a.compute().item() == pytest.approx(ref, abs=1e-9)
+    # masked SSIM = scikit-image's SSIM map averaged over interior window centres in the hole
+    s = SSIM(masked=True)
+    s.update(pred, target, mask, torch.arange(2))
+    maps = [structural_similarity(t8[i], p8[i], gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                  data_range=255, channel_axis=-1, full=True)[1] for i in range(2)]
+    ref = np.mean([maps[i][5:-5, 5:-5][hole[i][5:-5, 5:-5]].mean() for i in range(2)])
+    assert s.compute().item() == pytest.approx(ref, abs=1e-9)
+    assert ssim_map(quantise(pred), quantise(target)).shape[-1] == 32 - 10
+
+
+def test_frechet_distance_equals_clean_fid_formula():
+    from cleanfid.fid import frechet_distance as clean_fd
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 16)), rng.normal(0.3, 1.2, size=(300, 16)) @ rng.normal(size=(16, 16))
+    args = (a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    assert frechet_distance(*args) == pytest.approx(clean_fd(*args), rel=1e-7)
+
+
+def test_fid_of_a_set_against_itself_is_zero_and_grows_with_change():
+    x = images(6)
+    same, moved = FID("legacy_pytorch", untrained=True), FID("legacy_pytorch", untrained=True)
+    same.update(x, x, center_mask(6), torch.arange(6))
+    moved.update(torch.flip(x, dims=[1]) * 0.5, x, center_mask(6), torch.arange(6))
+    assert abs(same.compute().item()) < 1e-6 * moved.compute().item()
+    assert moved.compute().item() > 0
+    assert same.label == "legacy_pytorch/UNTRAINED-FEATURES"
+
+
+def _fake_weight(monkeypatch, key, state):
+    """Save a random state dict of the real architecture where the registry looks, hash check relaxed."""
+    w = dataclasses.replace(weights.get(key), sha256_prefix=None)
+    monkeypatch.setitem(weights.WEIGHTS, key, w)
+    w.path().parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, w.path())
+    return w.path()
+
+
+def _write_folder(folder, x):
+    folder.mkdir()
+    for i, a in enumerate(to_u8(x)):
+        Image.fromarray(a).save(folder / f"{i:03d}.png")
+
+
+def test_fid_and_kid_equal_clean_fid_on_two_folders(tmp_path, monkeypatch):
+    from cleanfid import fid as cleanfid_fid
+
+    from inpaint_bench.metrics.inception import untrained_state
+
+    # random weights of the real architecture (BatchNorm calibrated so the features are O(1), not ~0)
+    _fake_weight(monkeypatch, "inception_legacy_pytorch", untrained_state())
+    from inpaint_bench.metrics.distribution import feature_extractor
+
+    feature_extractor.cache_clear()
+    pred, ref = images(10, 48, seed=1), images(10, 48, seed=2)
+    _write_folder(tmp_path / "pred", pred)
+    _write_folder(tmp_path / "ref", ref)
+    ours_fid, ours_kid = FID("legacy_pytorch"), KID("legacy_pytorch")
+    for m in (ours_fid, ours_kid):
+        m.update(pred, ref, center_mask(10, 48), torch.arange(10))
+    kw = dict(mode="legacy_pytorch", num_workers=0, device=torch.device("cpu"), verbose=False, use_dataparallel=False)
+    theirs_fid = cleanfid_fid.compute_fid(str(tmp_path / "pred"), str(tmp_path / "ref"), **kw)
+    np.random.seed(0)
+    theirs_kid = cleanfid_fid.compute_kid(str(tmp_path / "pred"), str(tmp_path / "ref"), **kw)
+    feature_extractor.cache_clear()
+    assert theirs_fid > 1 and abs(theirs_kid) > 1e-3  # a comparison of real magnitudes, not of zeros
+    assert ours_fid.compute().item() == pytest.approx(theirs_fid, rel=1e-4)
+    assert ours_kid.compute().item() == pytest.approx(theirs_kid, rel=1e-4)
+
+
+def test_inception_score_oracle():
+    m = InceptionScore(untrained=True, splits=1)
+    one_hot = torch.full((4, 1008), -1e4)
+    one_hot[torch.arange(4), torch.arange(4)] = 0  # four confident, distinct classes → IS = 4
+    m.add_rows(one_hot, torch.arange(4))
+    assert m.compute().item() == pytest.approx(4.0, rel=1e-6)
+    m.reset()
+    m.add_rows(torch.zeros(4, 1008), torch.arange(4))  # identical predictions → IS = 1
+    assert m.compute().item() == pytest.approx(1.0, rel=1e-9)
+
+
+def test_missing_weight_error_names_file_place_source_and_hash():
+    with pytest.raises(weights.WeightsMissing) as err:
+        weights.get("resnet50").require()
+    msg = str(err.value)
+    for part in ("resnet50-0676ba61.pth", "hub/checkpoints", "https://download.pytorch.org", "0676ba61"):
+        assert part in msg
+
+
+def test_corrupt_weight_file_is_refused():
+    w = weights.get("alexnet")
+    w.path().parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"x": torch.zeros(1)}, w.path())
+    with pytest.raises(weights.WeightsCorrupt, match="7be5be79"):
+        w.require()
+
+
+def test_lpips_loads_package_heads_and_cached_backbone(monkeypatch):
+    import lpips
+    import torchvision
+
+    from inpaint_bench.metrics.perceptual import LPIPS, build_lpips
+
+    with torch.random.fork_rng():
+        torch.manual_seed(4)
+        state = torchvision.models.alexnet(weights=None).state_dict()
+    _fake_weight(monkeypatch, "alexnet", state)
+    model = build_lpips("alex")
+    assert torch.equal(model.net.slice2.state_dict()["3.weight"], state["features.3.weight"])
+    heads = torch.load(lpips.__path__[0] + "/weights/v0.1/alex.pth", map_location="cpu", weights_only=True)
+    assert torch.equal(model.lin0.model[1].weight, heads["lin0.model.1.weight"])
+    metric = LPIPS("alex")
+    x = images(2)
+    metric.update(x, x, center_mask(2), torch.arange(2))
+    assert metric.compute().item() == pytest.approx(0.0, abs=1e-7)
+    metric.reset()
+    metric.update(x, images(2, seed=9), center_mask(2), torch.arange(2))
+    assert metric.compute().item() > 0.01
+
+
+def test_classifier_accuracy_with_cached_resnet50(monkeypatch):
+    import torchvision
+
+    from inpaint_bench.metrics.classifier import ClassifierAccuracy
+
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        _fake_weight(monkeypatch, "resnet50", torchvision.models.resnet50(weights=None).state_dict())
+    x = images(3, 64)
+    probe = ClassifierAccuracy()
+    net = probe._model[0]
+    import torch.nn.functional as F
+
+    from inpaint_bench.metrics.classifier import MEAN, STD
+
+    z = F.interpolate(quantise(x).float(), size=(224, 224), mode="bicubic", align_corners=False)
+    z = (z - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    predicted = net(z).argmax(1)
+    probe.update(x, x, center_mask(3, 64), torch.arange(3), label=predicted)
+    assert probe.compute().item() == 1.0
+    probe.reset()
+    probe.update(x, x, center_mask(3, 64), torch.arange(3), label=(predicted + 1) % 1000)
+    assert probe.compute().item() == 0.0
+
+
+def test_suite_labels_untrained_features():
+    suite = MetricSuite(["psnr", "lpips"], untrained=True)
+    assert suite.display_names() == {"psnr": "psnr", "lpips": "lpips [UNTRAINED-FEATURES]"}
+    assert "UNTRAINED-FEATURES" in suite.labels()["lpips"]
+
+
+def test_reference_features_are_cached(monkeypatch):
+    from inpaint_bench.metrics import reference
+
+    x = images(3)
+    key = {"dataset": "tiny", "split": "abc", "size": 32, "n": 3}
+    first = reference.reference_features([x], key, "legacy_pytorch", untrained=True)
+    assert reference.cache_path({**key, "mode": "legacy_pytorch/UNTRAINED-FEATURES"}).exists()
+    second = reference.reference_features([torch.zeros(3, 3, 32, 32)], key, "legacy_pytorch", untrained=True)
+    assert np.array_equal(first, second)  # served from the cache, not recomputed from the new batches
+
+
+def test_score_cli_on_two_folders(tmp_path):
+    from inpaint_bench.cli import main
+
+    ref = images(4, 32, seed=1)
+    pred = torch.where(center_mask(4).bool(), images(4, 32, seed=2), ref)
+    _write_folder(tmp_path / "pred", pred)
+    _write_folder(tmp_path / "ref", ref)
+    out = tmp_path / "score.json"
+    rc = main(["score", "--pred", str(tmp_path / "pred"), "--ref", str(tmp_path / "ref"), "--masks", "center",
+               "--metrics", "psnr,ssim,psnr_hole,lpips", "--untrained-features", "--json", str(out)])
+    assert rc == 0
+    result = json.loads(out.read_text())
+    assert result["n_images"] == 4 and result["labels"]["lpips"].endswith("UNTRAINED-FEATURES")
+    assert result["metrics"]["psnr"] > result["metrics"]["psnr_hole"]  # the known region is exact
+    assert main(["score", "--pred", str(tmp_path / "pred"), "--ref", str(tmp_path / "ref"),
+                 "--metrics", "psnr_hole"]) == 2  # hole metrics without masks → clear error
