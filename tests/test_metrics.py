@@ -236,3 +236,41 @@ def test_score_cli_on_two_folders(tmp_path):
     assert result["metrics"]["psnr"] > result["metrics"]["psnr_hole"]  # the known region is exact
     assert main(["score", "--pred", str(tmp_path / "pred"), "--ref", str(tmp_path / "ref"),
                  "--metrics", "psnr_hole"]) == 2  # hole metrics without masks → clear error
+
+
+class _ScriptedFeatures(torch.nn.Module):
+    """Stands in for the TorchScript Inception file: same interface (`layers`, 2048 features), random weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.Sequential(torch.nn.Conv2d(3, 2048, 9, stride=8), torch.nn.ReLU(),
+                                          torch.nn.AdaptiveAvgPool2d(1))
+
+    def forward(self, x, return_features: bool = False):
+        return self.layers(x)
+
+
+def test_clean_mode_loads_the_torchscript_file_and_equals_clean_fid(tmp_path):
+    from cleanfid import fid as cleanfid_fid
+    from cleanfid.inception_torchscript import InceptionV3W
+
+    from inpaint_bench.metrics.distribution import feature_extractor
+
+    path = weights.get("inception_torchscript").path()
+    with pytest.raises(weights.WeightsMissing, match="inception-2015-12-05.pt"):
+        FID("clean")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        torch.jit.script(_ScriptedFeatures()).save(str(path))
+    feature_extractor.cache_clear()
+    pred, ref = images(6, 40, seed=1), images(6, 40, seed=2)
+    _write_folder(tmp_path / "pred", pred)
+    _write_folder(tmp_path / "ref", ref)
+    ours = FID("clean")
+    ours.update(pred, ref, center_mask(6, 40), torch.arange(6))
+    theirs = cleanfid_fid.compute_fid(str(tmp_path / "pred"), str(tmp_path / "ref"), mode="clean", num_workers=0,
+                                      device=torch.device("cpu"), verbose=False,
+                                      custom_feat_extractor=InceptionV3W(str(path.parent), download=False))
+    feature_extractor.cache_clear()
+    assert theirs > 0 and ours.compute().item() == pytest.approx(theirs, rel=1e-4)
