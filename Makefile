@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATASET ?= tiny
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint bench smoke masks doctor clean
+.PHONY: help install test test-slow lint bench smoke masks doctor tiny-checkpoints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ lint: $(STAMP)  ## ruff over the package and tests
 
 masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them bit for bit
 	$(BIN)/inpaint-bench masks build
+
+tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on the tiny dataset (CPU, ~30 min)
+	$(BIN)/inpaint-bench train i2sb --dataset tiny --max-steps 1200 --seed 0 --out runs/tiny --export-tiny
+	$(BIN)/inpaint-bench train asyncdsb --dataset tiny --max-steps 800 --seed 0 --out runs/tiny --export-tiny
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor

@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .metrics.score import add_parser as add_score
 
     add_score(sub)
+    from .train import add_parser as add_train
+
+    add_train(sub)
     return parser
 
 

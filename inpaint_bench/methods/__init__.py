@@ -1,6 +1,6 @@
 """Inpainting methods, one file each, behind one contract (`InpaintMethod.inpaint`) and one registry."""
 
-from . import classical  # noqa: F401  (registers the classical baselines)
+from . import asyncdsb, classical, i2sb  # noqa: F401  (registering the methods)
 from .base import InpaintMethod, MethodOutputError, run_inpaint
 from .registry import METHODS, build
 

@@ -27,6 +27,9 @@ class InpaintMethod(L.LightningModule):
     def inpaint(self, image: torch.Tensor, mask: torch.Tensor, generator=None) -> torch.Tensor:
         raise NotImplementedError
 
+    def for_mask(self, family: str) -> None:
+        """Adapt mask-type-dependent defaults ("box" or "irregular"); most methods have none."""
+
     def describe(self) -> dict:
         """What the results store records about this method's configuration."""
         return {"class": type(self).__name__}

@@ -1,0 +1,23 @@
+"""Diffusion math shared by all methods, as small pure functions."""
+
+from .bridge import (
+    asymmetric_betas,
+    bridge_posterior,
+    bridge_stds,
+    ddpm_posterior_step,
+    gaussian_product_coef,
+    i2sb_betas,
+    space_indices,
+)
+from .noise import per_sample_randn
+
+__all__ = [
+    "asymmetric_betas",
+    "bridge_posterior",
+    "bridge_stds",
+    "ddpm_posterior_step",
+    "gaussian_product_coef",
+    "i2sb_betas",
+    "per_sample_randn",
+    "space_indices",
+]

@@ -1,0 +1,32 @@
+"""Noise drawn per sample, so results do not depend on batch size, batch order or process count."""
+
+from __future__ import annotations
+
+import torch
+
+
+def per_sample_randn(shape, generators, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Standard normal noise [B, ...]: row b drawn from `generators[b]` (a list of torch.Generator, CPU).
+
+    `generators=None` draws from the global generator. Drawing on the CPU and moving the result keeps the numbers
+    identical on every device.
+    """
+    if generators is None:
+        return torch.randn(shape, device=device, dtype=dtype)
+    if isinstance(generators, torch.Generator):
+        generators = [generators]
+    if len(generators) != shape[0]:
+        raise ValueError(f"need one generator per sample: {len(generators)} generators for batch {shape[0]}")
+    rows = [torch.randn(shape[1:], generator=g, dtype=dtype) for g in generators]
+    return torch.stack(rows).to(device)
+
+
+def sample_generators(seed: int, keys) -> list[torch.Generator]:
+    """One CPU generator per sample, seeded from (seed, sample key) — stable across machines and batchings."""
+    import hashlib
+
+    gens = []
+    for key in keys:
+        digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+        gens.append(torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)))
+    return gens

@@ -1,0 +1,49 @@
+"""What the trainable methods share: random training masks, EMA, optimiser, export of shipped checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .. import paths
+
+TRAIN_MASKS = ("center", "half", "wide", "narrow", "medium", "freeform_10_20", "freeform_20_30", "freeform_30_40")
+CHECKPOINT_DIR = paths.ASSETS_DIR / "checkpoints"
+
+
+def training_masks(n: int, size: int, start: int, seed: int = 1234, device=None,
+                   names: tuple[str, ...] = TRAIN_MASKS) -> torch.Tensor:
+    """`n` masks cycling over `names` (box and irregular types), mask k drawn with registry index start + k."""
+    from .. import masks
+
+    out = torch.empty(n, 1, size, size)
+    for k in range(n):
+        i = start + k
+        out[k, 0] = torch.from_numpy(masks.generate_one(names[i % len(names)], i, size, seed))
+    return out.to(device)
+
+
+def tiny_checkpoint(name: str) -> Path:
+    """The shipped tiny checkpoint `<name>_tiny.safetensors`, or an error saying how to make it."""
+    path = CHECKPOINT_DIR / f"{name}_tiny.safetensors"
+    if not path.exists():
+        raise FileNotFoundError(f"tiny checkpoint {path} is missing; `make tiny-checkpoints` trains and writes it")
+    return path
+
+
+def resolve_checkpoint(checkpoint, name: str):
+    """`"tiny"` → the shipped file; None → untrained (for training); anything else → a path."""
+    if checkpoint == "tiny":
+        return tiny_checkpoint(name)
+    return None if checkpoint is None else Path(checkpoint).expanduser()
+
+
+def export_unet(net: torch.nn.Module, path: Path, extra: dict | None = None) -> Path:
+    """Save a UNet (fp16 safetensors) with its architecture in the metadata, so it loads without a config."""
+    from ..nets.checkpoints import save_safetensors
+
+    meta = {"unet_config": json.dumps(net.config.to_dict()), **(extra or {})}
+    save_safetensors(net, path, metadata=meta)
+    return path

@@ -1,0 +1,88 @@
+"""`inpaint-bench train METHOD`: train a method on a dataset through the Lightning Trainer and export its weights.
+
+Checkpoints (for resuming) go to `<out>/checkpoints/`, logs to CSV (and W&B with `--wandb`, offline without an
+API key); the final EMA weights are exported as safetensors for `checkpoint=PATH` (or to the shipped tiny
+checkpoint location with `--export-tiny`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .methods.training import CHECKPOINT_DIR, TRAIN_MASKS, export_unet
+
+TRAINABLE = ("i2sb", "asyncdsb")
+
+
+def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: int = 1000, batch_size: int = 16,
+          out: Path = Path("runs/train"), seed: int = 0, resume: bool = False, wandb: bool = False,
+          accelerator: str = "auto", devices="auto", export_tiny: bool = False, lr: float | None = None,
+          data_root: str | None = None):
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from . import methods
+    from .data import build_datamodule
+
+    if method not in TRAINABLE:
+        raise ValueError(f"cannot train {method!r}; trainable methods: {', '.join(TRAINABLE)}")
+    L.seed_everything(seed, workers=True)
+    extra = {"checkpoint": None}
+    if method == "asyncdsb":
+        extra["gradient_checkpoint"] = None
+    if lr is not None:
+        extra["lr"] = lr
+    model = methods.build(method, **extra)
+    model.train_masks = TRAIN_MASKS if mask == "mixed" else (mask,)
+    kwargs = {"root": data_root} if data_root else {}
+    dm = build_datamodule(dataset, split="train", batch_size=batch_size, **kwargs)
+    out = Path(out) / method
+    loggers = [CSVLogger(str(out), name="logs")]
+    if wandb:
+        from lightning.pytorch.loggers import WandbLogger
+
+        offline = not os.environ.get("WANDB_API_KEY")
+        loggers.append(WandbLogger(project="inpaint-bench", name=f"train-{method}", save_dir=str(out), offline=offline))
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4))
+    trainer = L.Trainer(max_steps=max_steps, accelerator=accelerator, devices=devices, logger=loggers,
+                        callbacks=[ckpt], enable_model_summary=False, log_every_n_steps=10, deterministic=False)
+    last = out / "checkpoints" / "last.ckpt"
+    trainer.fit(model, datamodule=dm, ckpt_path=str(last) if resume and last.exists() else None)
+    folder = CHECKPOINT_DIR if export_tiny else out
+    net = model.ema.module if model.training_happened else model.net
+    path = export_unet(net, folder / f"{method}_tiny.safetensors" if export_tiny else folder / f"{method}.safetensors",
+                       {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed})
+    if method == "asyncdsb":
+        from .nets.checkpoints import save_safetensors
+
+        save_safetensors(model.gradient_net, path.with_name(path.name.replace("asyncdsb", "asyncdsb_gradient")),
+                         half=False, metadata=model.gradient_net.config)
+    return path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a method through the Lightning Trainer and export safetensors")
+    p.add_argument("method", choices=TRAINABLE)
+    p.add_argument("--dataset", default="tiny")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--mask", default="mixed", help="a mask name, or 'mixed' (box + irregular types in turn)")
+    p.add_argument("--max-steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--out", type=Path, default=Path("runs/train"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from <out>/<method>/checkpoints/last.ckpt")
+    p.add_argument("--wandb", action="store_true")
+    p.add_argument("--accelerator", default="auto")
+    p.add_argument("--devices", default="auto")
+    p.add_argument("--export-tiny", action="store_true", help="write the shipped tiny checkpoint in the package")
+
+    def run(a) -> int:
+        path = train(a.method, a.dataset, a.mask, a.max_steps, a.batch_size, a.out, a.seed, a.resume, a.wandb,
+                     a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root)
+        print(f"exported {path}")
+        return 0
+
+    p.set_defaults(func=run)
