@@ -39,7 +39,11 @@ doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights fo
 	$(BIN)/inpaint-bench doctor
 
 bench: $(STAMP)  ## sweep benchmarks/$(DATASET).yaml (default: the tiny dataset that ships with the package)
-	$(BIN)/inpaint-bench bench --dataset $(DATASET)
+	$(BIN)/inpaint-bench bench --dataset $(DATASET) --results results
+	@echo "leaderboard: results/$(DATASET)/leaderboard.md (also .csv .tex .html)"
+
+smoke: $(STAMP)  ## CI smoke sweep: tiny dataset, 4 images, every method path, no W&B
+	$(BIN)/inpaint-bench sweep benchmarks/smoke.yaml --results results/smoke --no-wandb --no-progress
 
 clean:  ## remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

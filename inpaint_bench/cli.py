@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .train import add_parser as add_train
 
     add_train(sub)
+    from .bench.cli import add_parsers as add_bench
+
+    add_bench(sub)
     return parser
 
 

@@ -39,6 +39,11 @@ class PerImageMetric(Metric):
         keep[1:] = index[1:] != index[:-1]
         return rows[keep], index[keep]
 
+    def synced_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """`unique_rows()` over all processes (a collective call under DDP)."""
+        with self.sync_context(should_sync=True, should_unsync=True):
+            return self.unique_rows()
+
     @property
     def count(self) -> int:
         """Number of distinct images scored, across all processes."""

@@ -75,7 +75,7 @@ def untrained_state() -> dict:
     with torch.random.fork_rng():
         torch.manual_seed(UNTRAINED_SEED)
         net = _fid_architecture()
-        smooth = nn.functional.avg_pool2d(torch.rand(16, 3, 299 + 15, 299 + 15) * 2 - 1, 16, stride=1)
+        smooth = nn.functional.avg_pool2d(torch.rand(4, 3, 299 + 15, 299 + 15) * 2 - 1, 16, stride=1)
         calibration = smooth / smooth.std() * 0.5  # about the spread of natural images in [-1, 1]
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -84,7 +84,24 @@ def untrained_state() -> dict:
     net.train()
     with torch.no_grad():
         net(calibration)
+        net.eval()
+        # scale the last block's output BatchNorms so pooled features are ~1 on average, like the real network's
+        pooled = _pool_features(net, calibration).mean()
+        last = net.Mixed_7c
+        for branch in (last.branch1x1, last.branch3x3_2a, last.branch3x3_2b, last.branch3x3dbl_3a,
+                       last.branch3x3dbl_3b, last.branch_pool):
+            branch.bn.weight /= pooled
+            branch.bn.bias /= pooled
     return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+def _pool_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The 2048-d average-pooled features of a torchvision-style Inception v3."""
+    for name, module in net.named_children():
+        if name in ("avgpool", "dropout", "fc"):
+            break
+        x = module(x)
+    return x.mean((2, 3))
 
 
 def legacy_state(untrained: bool) -> dict:

@@ -1,0 +1,110 @@
+"""`inpaint-bench run | sweep | bench | leaderboard`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from .. import paths
+
+
+def _trainer_args(p) -> None:
+    p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
+    p.add_argument("--accelerator", default="auto", help="cpu, gpu, auto (Lightning)")
+    p.add_argument("--devices", default="1", help="number of devices per node, or 'auto'")
+    p.add_argument("--strategy", default="auto", help="e.g. ddp (gloo on CPU)")
+    p.add_argument("--num-nodes", type=int, default=1)
+    p.add_argument("--precision", default=None, help="e.g. bf16-mixed on GPUs")
+    p.add_argument("--no-wandb", action="store_true", help="do not log to W&B (offline logging is the default)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _trainer(a):
+    from .runner import TrainerOptions
+
+    devices = a.devices if a.devices == "auto" else int(a.devices)
+    return TrainerOptions(a.accelerator, devices, a.strategy, a.num_nodes, a.precision, not a.no_progress)
+
+
+def _sweep(a) -> int:
+    from ..config import load_sweep
+    from .runner import run_sweep
+    from .store import ResultStore
+
+    sweep = load_sweep(a.file, limit=a.limit, features=a.features)
+    results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb)
+    print(f"leaderboards: {', '.join(str(Path(a.results) / d / 'leaderboard.md') for d in sweep.datasets)}")
+    return 0 if all(r["status"] == "ok" for r in results) else 1
+
+
+def _bench(a) -> int:
+    a.file = paths.REPO_DIR / "benchmarks" / f"{a.dataset}.yaml"
+    return _sweep(a)
+
+
+def _run(a) -> int:
+    from ..config import CellConfig, MethodSpec, Protocol, validate_protocol
+    from .runner import run_cell
+    from .store import ResultStore
+
+    protocol = Protocol(dataset=a.dataset, split=a.split, size=a.size, limit=a.limit,
+                        metrics=tuple(a.metrics.split(",")), fid_mode=a.fid_mode, features=a.features,
+                        data_root=a.data_root)
+    validate_protocol(protocol)
+    config = yaml.safe_load(a.config) if a.config else {}
+    cell = CellConfig(protocol, a.mask, MethodSpec(a.method, config or {}), a.seed, a.batch_size)
+    result = run_cell(cell, ResultStore(a.results), _trainer(a), save_outputs=a.save_outputs,
+                      wandb_group=None if a.no_wandb else "run")
+    print(json.dumps({k: result.get(k) for k in ("status", "metrics", "n_images", "nfe", "seconds_per_image",
+                                                  "error")}, indent=1))
+    return 0 if result["status"] == "ok" else 1
+
+
+def _leaderboard(a) -> int:
+    from .leaderboard import write_leaderboards
+    from .store import ResultStore
+
+    for path in write_leaderboards(ResultStore(a.results), a.dataset):
+        print(f"wrote {path}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("sweep", help="run every cell of a sweep YAML (skipping finished ones) and write leaderboards")
+    p.add_argument("file", type=Path)
+    p.add_argument("--limit", type=int, default=None, help="only the first N images of each split")
+    p.add_argument("--features", choices=("auto", "trained", "untrained"), default=None)
+    _trainer_args(p)
+    p.set_defaults(func=_sweep)
+
+    b = sub.add_parser("bench", help="sweep benchmarks/<dataset>.yaml")
+    b.add_argument("--dataset", default="tiny")
+    b.add_argument("--limit", type=int, default=None)
+    b.add_argument("--features", choices=("auto", "trained", "untrained"), default=None)
+    _trainer_args(b)
+    b.set_defaults(func=_bench)
+
+    r = sub.add_parser("run", help="run one cell")
+    r.add_argument("--dataset", default="tiny")
+    r.add_argument("--data-root", default=None)
+    r.add_argument("--split", default="test")
+    r.add_argument("--size", type=int, default=None)
+    r.add_argument("--limit", type=int, default=None)
+    r.add_argument("--method", required=True)
+    r.add_argument("--config", default=None, help="method config as YAML/JSON, e.g. '{nfe: 20}'")
+    r.add_argument("--mask", default="center")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--batch-size", type=int, default=8)
+    r.add_argument("--metrics", default="fid,kid,lpips,psnr,ssim,psnr_hole,ssim_hole")
+    r.add_argument("--fid-mode", default="clean")
+    r.add_argument("--features", choices=("auto", "trained", "untrained"), default="auto")
+    r.add_argument("--save-outputs", action="store_true")
+    _trainer_args(r)
+    r.set_defaults(func=_run)
+
+    lb = sub.add_parser("leaderboard", help="rewrite the leaderboard files of a dataset from its results")
+    lb.add_argument("--dataset", default="tiny")
+    lb.add_argument("--results", type=Path, default=Path("results"))
+    lb.set_defaults(func=_leaderboard)

@@ -1,0 +1,55 @@
+"""Sample grids: per (dataset, mask), rows = images, columns = input | mask | each method | ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..data.images import to_uint8
+
+TILE, PAD, HEADER = 96, 2, 16
+
+
+def _tile(arr: np.ndarray) -> Image.Image:
+    return Image.fromarray(arr).resize((TILE, TILE), Image.Resampling.NEAREST)
+
+
+def write_grids(store, dataset: str, results: list[dict], sweep=None) -> list[Path]:
+    from ..config import CellConfig, MethodSpec, Protocol
+    from .runner import _datamodule
+
+    ok = [r for r in results if r.get("status") == "ok"]
+    written = []
+    for mask in dict.fromkeys(r["protocol"]["mask"] for r in ok):
+        cells = [r for r in ok if r["protocol"]["mask"] == mask and r["protocol"]["seed"] == min(
+            x["protocol"]["seed"] for x in ok)]
+        rows = {r["row"]: store.root / dataset / "samples" / r["cell_id"] for r in cells}
+        rows = {k: v for k, v in rows.items() if v.is_dir() and any(v.iterdir())}
+        if not rows:
+            continue
+        cfg = cells[0]["config"]["protocol"]
+        protocol = Protocol(**{**cfg, "metrics": tuple(cfg["metrics"]), "limit": cfg.get("limit")})
+        dm = _datamodule(CellConfig(protocol, mask, MethodSpec("mean_fill"), 0, 1))
+        n = min(len(list(v.iterdir())) for v in rows.values())
+        columns = ["input", "mask", *rows, "ground truth"]
+        grid = Image.new("RGB", (len(columns) * (TILE + PAD), HEADER + n * (TILE + PAD)), "white")
+        draw = ImageDraw.Draw(grid)
+        for c, name in enumerate(columns):
+            draw.text((c * (TILE + PAD) + 2, 2), name[:16], fill="black")
+        for i in range(n):
+            item = dm.dataset[i]
+            image, m = to_uint8(item["image"]), item["mask"][0].numpy().astype(bool)
+            shown = image.copy()
+            shown[m] = 127
+            tiles = [shown, np.repeat((m * 255).astype(np.uint8)[..., None], 3, 2)]
+            tiles += [np.asarray(Image.open(folder / f"{i:06d}.png").convert("RGB")) for folder in rows.values()]
+            tiles.append(image)
+            for c, t in enumerate(tiles):
+                grid.paste(_tile(t), (c * (TILE + PAD), HEADER + i * (TILE + PAD)))
+        path = store.root / dataset / f"grid_{mask.replace(':', '_').replace('/', '_')}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grid.save(path)
+        written.append(path)
+    return written

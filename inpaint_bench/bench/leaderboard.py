@@ -1,0 +1,285 @@
+"""Leaderboards per dataset: `results/<dataset>/leaderboard.{md,csv,tex,html}`.
+
+Rows are methods, column groups are masks. Cells whose protocols differ (split, resolution, image count, FID mode,
+feature weights) are never ranked in one table: each protocol gets its own table under its protocol card. The
+papers' reported numbers (assets/reported.yaml) appear as rows labelled "reported", never marked best.
+With several seeds a cell shows mean ± 95 % confidence half-width (Student t).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .. import paths
+from ..masks.frozen import atomic_write
+from ..metrics import FEATURE_METRICS, UNTRAINED
+
+LOWER_IS_BETTER = {"fid", "kid", "lpips", "nfe", "s/img", "drift"}
+COST = ("nfe", "s/img")
+DIGITS = {"fid": 2, "kid": 4, "lpips": 3, "psnr": 2, "ssim": 3, "psnr_hole": 2, "ssim_hole": 3, "is": 2, "ca": 1,
+          "nfe": 0, "s/img": 3, "drift": 4}
+
+
+@dataclass
+class Board:
+    protocol: dict
+    masks: list[str]
+    columns: list[str]  # metric names, then cost columns
+    rows: dict[str, dict[tuple[str, str], list[float]]] = field(default_factory=dict)  # row → (mask, col) → seeds
+    reported: dict[str, dict[tuple[str, str], float]] = field(default_factory=dict)
+    mask_checksums: dict[str, str] = field(default_factory=dict)
+    seeds: set = field(default_factory=set)
+
+    def label(self, col: str) -> str:
+        untrained = self.protocol["feature_weights"] == UNTRAINED
+        return f"{col} [{UNTRAINED}]" if untrained and col in FEATURE_METRICS else col
+
+
+def mean_ci(values: list[float]) -> tuple[float, float | None]:
+    if len(values) < 2:
+        return values[0], None
+    from scipy import stats
+
+    m = sum(values) / len(values)
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return m, float(stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values)))
+
+
+def fmt(col: str, values) -> str:
+    if values is None or values == []:
+        return "—"
+    if not isinstance(values, list):
+        values = [values]
+    scale = 100 if col == "ca" else 1
+    m, ci = mean_ci([v * scale for v in values])
+    d = DIGITS.get(col, 3)
+    return f"{m:.{d}f}" + (f" ± {ci:.{d}f}" if ci is not None else "")
+
+
+def protocol_key(result: dict) -> tuple:
+    p = result["protocol"]
+    return (p["dataset"], p["split"], p["split_checksum"], p["size"], p["n_images"], p["fid_mode"],
+            p["feature_weights"], p["lpips_net"])
+
+
+def build_boards(results: list[dict], dataset: str, mask_order=None, reported: dict | None = None) -> list[Board]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in results:
+        if r.get("status") == "ok":
+            groups[protocol_key(r)].append(r)
+    boards = []
+    for _key, members in groups.items():
+        p = members[0]["protocol"]
+        masks = [m for m in (mask_order or []) if any(r["protocol"]["mask"] == m for r in members)]
+        masks += sorted({r["protocol"]["mask"] for r in members} - set(masks))
+        metric_cols = list(dict.fromkeys(k for r in members for k in r["config"]["protocol"]["metrics"]))
+        board = Board(protocol={k: p[k] for k in ("dataset", "split", "split_checksum", "size", "n_images",
+                                                  "fid_mode", "feature_weights", "lpips_net")},
+                      masks=masks, columns=metric_cols + list(COST))
+        for r in members:
+            mask = r["protocol"]["mask"]
+            board.mask_checksums[mask] = r["protocol"]["mask_checksum"]
+            board.seeds.add(r["protocol"]["seed"])
+            row = board.rows.setdefault(r["row"], defaultdict(list))
+            for k, v in r["metrics"].items():
+                row[(mask, k)].append(v)
+            row[(mask, "nfe")].append(r["nfe"])
+            row[(mask, "s/img")].append(r["seconds_per_image"])
+        for name, per_mask in (reported or {}).items():
+            vals = {(m, k): v for m, d in per_mask.items() if m in masks for k, v in d.items() if k in board.columns}
+            if vals:
+                board.reported[name] = vals
+        boards.append(board)
+    return boards
+
+
+def best(board: Board) -> set[tuple[str, str, str]]:
+    """(row, mask, col) of the best measured value in each column (reported rows excluded)."""
+    marks = set()
+    for mask in board.masks:
+        for col in board.columns:
+            scored = [(mean_ci(v[(mask, col)])[0], row) for row, v in board.rows.items() if v.get((mask, col))]
+            if len(scored) < 2:
+                continue
+            pick = min(scored) if col in LOWER_IS_BETTER else max(scored)
+            marks.update((row, mask, col) for value, row in scored if value == pick[0])
+    return marks
+
+
+def protocol_card(board: Board, sweep_seeds) -> list[str]:
+    p = board.protocol
+    lines = [f"dataset: {p['dataset']} / split {p['split']} (file-list sha256 {p['split_checksum'][:12]})",
+             f"resolution: {p['size']}×{p['size']}, images: {p['n_images']}, seeds: {sorted(board.seeds or sweep_seeds)}",
+             f"FID/KID: clean-fid mode {p['fid_mode']}, feature weights: {p['feature_weights']}; "
+             f"LPIPS: {p['lpips_net']}",
+             "masks: " + ", ".join(f"{m} ({board.mask_checksums.get(m, '?')[:12]})" for m in board.masks)]
+    if p["feature_weights"] == UNTRAINED:
+        lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "
+                     "pipeline and are not comparable with any published number.")
+    return lines
+
+
+def table_rows(board: Board) -> tuple[list[str], list[list[str]], list[bool]]:
+    header = ["method"] + [f"{m} / {board.label(c)}" for m in board.masks for c in board.columns]
+    rows, is_reported = [], []
+    for row, values in board.rows.items():
+        rows.append([row] + [fmt(c, values.get((m, c))) for m in board.masks for c in board.columns])
+        is_reported.append(False)
+    for row, values in board.reported.items():
+        rows.append([row] + [fmt(c, values.get((m, c))) for m in board.masks for c in board.columns])
+        is_reported.append(True)
+    return header, rows, is_reported
+
+
+def _markdown(boards, seeds, failed, grids) -> str:
+    out = []
+    for board in boards:
+        marks = best(board)
+        out += [f"### {board.protocol['dataset']} — protocol", ""] + [f"- {line}" for line in protocol_card(board, seeds)] + [""]
+        header = ["method"] + [f"{m}<br>{board.label(c)}" for m in board.masks for c in board.columns]
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row, values in board.rows.items():
+            cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else fmt(c, values.get((m, c)))
+                     for m in board.masks for c in board.columns]
+            out.append(f"| {row} | " + " | ".join(cells) + " |")
+        for row, values in board.reported.items():
+            out.append(f"| _{row}_ | " + " | ".join(fmt(c, values.get((m, c))) for m in board.masks for c in board.columns) + " |")
+        out.append("")
+    out += _failed_lines(failed)
+    out += [f"![{g.stem}]({g.name})" for g in grids]
+    return "\n".join(out) + "\n"
+
+
+def _failed_lines(failed) -> list[str]:
+    if not failed:
+        return []
+    return ["**Failed cells** (rerun the sweep to retry them):", ""] + [
+        f"- {r['row']} · {r['config']['mask']} · seed {r['config']['seed']}: {r['error']}" for r in failed] + [""]
+
+
+def _csv(boards) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["protocol", "dataset", "size", "n_images", "fid_mode", "feature_weights", "kind", "method", "mask",
+                "metric", "mean", "ci95", "n_seeds"])
+    for i, b in enumerate(boards):
+        p = b.protocol
+        lead = [i, p["dataset"], p["size"], p["n_images"], p["fid_mode"], p["feature_weights"]]
+        for row, values in b.rows.items():
+            for (mask, col), v in values.items():
+                m, ci = mean_ci(v)
+                w.writerow(lead + ["measured", row, mask, b.label(col), m, "" if ci is None else ci, len(v)])
+        for row, values in b.reported.items():
+            for (mask, col), v in values.items():
+                w.writerow(lead + ["reported", row, mask, col, v, "", ""])
+    return buf.getvalue()
+
+
+def _latex(boards, seeds) -> str:
+    def esc(s):
+        return str(s).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$").replace("×", r"$\times$")
+
+    out = []
+    for b in boards:
+        marks = best(b)
+        out.append("% " + " | ".join(protocol_card(b, seeds)).replace("\n", " "))
+        out.append(r"\begin{tabular}{l" + "c" * (len(b.masks) * len(b.columns)) + "}")
+        out.append(r"\toprule")
+        out.append(" & " + " & ".join(rf"\multicolumn{{{len(b.columns)}}}{{c}}{{{esc(m)}}}" for m in b.masks) + r" \\")
+        out.append("method & " + " & ".join(esc(b.label(c)) for _ in b.masks for c in b.columns) + r" \\")
+        out.append(r"\midrule")
+        for row, values in b.rows.items():
+            cells = [(rf"\textbf{{{esc(fmt(c, values.get((m, c))))}}}" if (row, m, c) in marks
+                      else esc(fmt(c, values.get((m, c))))) for m in b.masks for c in b.columns]
+            out.append(esc(row) + " & " + " & ".join(cells) + r" \\")
+        if b.reported:
+            out.append(r"\midrule")
+            for row, values in b.reported.items():
+                out.append(r"\textit{" + esc(row) + "} & " + " & ".join(esc(fmt(c, values.get((m, c))))
+                                                                       for m in b.masks for c in b.columns) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(out) + "\n"
+
+
+SORT_JS = """
+document.querySelectorAll('table.lb th').forEach((th, i) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0];
+  const num = s => { const v = parseFloat(s); return isNaN(v) ? Infinity : v; };
+  const dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
+  [...body.rows].sort((a, b) => dir * (num(a.cells[i].textContent) - num(b.cells[i].textContent)) ||
+      a.cells[i].textContent.localeCompare(b.cells[i].textContent)).forEach(r => body.appendChild(r));
+}));
+"""
+
+
+def _html(boards, seeds, failed, grids, title) -> str:
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
+             "body{font-family:sans-serif;margin:2em}table.lb{border-collapse:collapse;font-size:13px}"
+             "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{cursor:pointer;background:#eee}"
+             "td:first-child{text-align:left}.best{font-weight:bold;background:#e6f4e6}.reported{font-style:italic;"
+             "color:#666}.card{background:#f7f7f7;padding:.5em 1em;font-size:13px}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]
+    for b in boards:
+        marks = best(b)
+        parts.append("<div class='card'>" + "<br>".join(html.escape(x) for x in protocol_card(b, seeds)) + "</div>")
+        header = ["method"] + [f"{m} / {b.label(c)}" for m in b.masks for c in b.columns]
+        parts.append("<table class='lb'><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+                     + "</tr></thead><tbody>")
+        for row, values in b.rows.items():
+            tds = "".join(f"<td class='{'best' if (row, m, c) in marks else ''}'>{html.escape(fmt(c, values.get((m, c))))}</td>"
+                          for m in b.masks for c in b.columns)
+            parts.append(f"<tr><td>{html.escape(row)}</td>{tds}</tr>")
+        for row, values in b.reported.items():
+            tds = "".join(f"<td>{html.escape(fmt(c, values.get((m, c))))}</td>" for m in b.masks for c in b.columns)
+            parts.append(f"<tr class='reported'><td>{html.escape(row)}</td>{tds}</tr>")
+        parts.append("</tbody></table>")
+    if failed:
+        parts.append("<h3>Failed cells</h3><ul>" + "".join(
+            f"<li>{html.escape(r['row'])} · {html.escape(r['config']['mask'])}: {html.escape(r['error'])}</li>"
+            for r in failed) + "</ul>")
+    for g in grids:
+        data = base64.b64encode(g.read_bytes()).decode()
+        parts.append(f"<h3>{html.escape(g.stem)}</h3><img alt='{html.escape(g.stem)}' src='data:image/png;base64,{data}'>")
+    parts.append(f"<script>{SORT_JS}</script></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def reported_numbers(dataset: str) -> dict:
+    data = yaml.safe_load((paths.ASSETS_DIR / "reported.yaml").read_text())
+    return (data.get(dataset) or {}).get("rows", {})
+
+
+def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> list[Path]:
+    """Write the four leaderboard files (and sample grids) of `dataset`; returns their paths."""
+    from .grids import write_grids
+
+    results = store.read_all(dataset)
+    failed = [r for r in results if r.get("status") != "ok"]
+    mask_order = list(sweep.masks) if sweep else None
+    boards = build_boards(results, dataset, mask_order, reported_numbers(dataset))
+    seeds = list(sweep.seeds) if sweep else [0]
+    folder = store.root / dataset
+    grids = write_grids(store, dataset, results, sweep) if results else []
+    title = f"inpaint-bench leaderboard — {dataset}"
+    files = {"md": f"# {title}\n\n" + _markdown(boards, seeds, failed, grids), "csv": _csv(boards),
+             "tex": _latex(boards, seeds), "html": _html(boards, seeds, failed, grids, title)}
+    written = []
+    for ext, text in files.items():
+        path = folder / f"leaderboard.{ext}"
+        atomic_write(path, text.encode())
+        written.append(path)
+    if wandb and boards:
+        from .wandb_log import log_leaderboard
+
+        header, rows, _ = table_rows(boards[0])
+        log_leaderboard(dataset, header, rows, grids, sweep.name if sweep else "leaderboard", store.root)
+    return written

@@ -1,0 +1,166 @@
+"""The benchmark runner end to end: sweeps, leaderboards, resume after a kill, failures, DDP, W&B offline."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from inpaint_bench.bench.runner import TrainerOptions, run_sweep
+from inpaint_bench.bench.store import ResultStore
+from inpaint_bench.config import ConfigError, load_sweep
+from inpaint_bench.methods import InpaintMethod
+from inpaint_bench.methods.registry import METHODS
+
+QUIET = TrainerOptions(accelerator="cpu", devices=1, progress=False)
+BASE = {"datasets": ["tiny"], "masks": ["center", "wide"], "limit": 5, "features": "untrained", "batch_size": 2,
+        "metrics": ["psnr", "ssim", "psnr_hole", "lpips", "fid"], "grid_images": 2}
+
+
+def sweep_file(tmp_path, **changes) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**BASE, **changes}))
+    return path
+
+
+class Explodes(InpaintMethod):
+    def inpaint(self, image, mask, generator=None):
+        raise RuntimeError("boom: this method always fails")
+
+
+class Half(InpaintMethod):
+    """Fills the hole with 0.5 (gray-ish): a second, different deterministic row."""
+
+    def inpaint(self, image, mask, generator=None):
+        self.nfe = 1
+        return torch.where(mask.bool(), torch.full_like(image, 0.5), image)
+
+
+if "test_explodes" not in METHODS:
+    METHODS.register("test_explodes")(Explodes)
+    METHODS.register("test_half")(Half)
+
+
+class Rows(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.cells, self.in_td = [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.in_td = tag == "td"
+
+    def handle_data(self, data):
+        if self.in_td:
+            self.cells.append(data)
+
+
+def test_tiny_sweep_writes_all_leaderboards_with_the_right_values(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, methods=["mean_fill", "test_half"]))
+    store = ResultStore(tmp_path / "results")
+    results = run_sweep(sweep, store, QUIET, wandb=False, echo=lambda s: None)
+    assert [r["status"] for r in results] == ["ok"] * 4
+    folder = tmp_path / "results" / "tiny"
+    for ext in ("md", "csv", "tex", "html"):
+        assert (folder / f"leaderboard.{ext}").stat().st_size > 0
+    r = next(r for r in results if r["row"] == "test_half" and r["protocol"]["mask"] == "wide")
+    assert r["n_images"] == 5 and r["nfe"] == 1 and r["known_drift"] == 0
+    assert set(r["metric_labels"]) == set(BASE["metrics"]) and "UNTRAINED-FEATURES" in r["metric_labels"]["fid"]
+    rows = list(csv.DictReader((folder / "leaderboard.csv").open()))
+    match = [x for x in rows if x["method"] == "test_half" and x["mask"] == "wide" and x["metric"] == "psnr"]
+    assert float(match[0]["mean"]) == pytest.approx(r["metrics"]["psnr"])
+    md = (folder / "leaderboard.md").read_text()
+    assert "| mean_fill |" in md and "| test_half |" in md and "fid [UNTRAINED-FEATURES]" in md
+    assert f"{r['metrics']['psnr']:.2f}" in md
+    parser = Rows()
+    parser.feed((folder / "leaderboard.html").read_text())
+    assert {"mean_fill", "test_half"} <= set(parser.cells)
+    assert (folder / "grid_center.png").exists() and (folder / "grid_wide.png").exists()
+    # a rerun skips every finished cell
+    assert run_sweep(sweep, store, QUIET, wandb=False, echo=lambda s: None) == []
+
+
+def test_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, methods=["test_explodes", "mean_fill"], masks=["center"],
+                                  metrics=["psnr"]))
+    results = run_sweep(sweep, ResultStore(tmp_path / "r"), QUIET, wandb=False, echo=lambda s: None)
+    status = {r["row"]: r for r in results}
+    assert status["test_explodes"]["status"] == "failed" and "boom" in status["test_explodes"]["error"]
+    assert status["mean_fill"]["status"] == "ok"
+    assert "boom" in (tmp_path / "r" / "tiny" / "leaderboard.md").read_text()
+
+
+def test_config_is_strict_and_cell_ids_are_stable(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_sweep(sweep_file(tmp_path, methods=["mean_fill"], colour="red"))
+    with pytest.raises(ConfigError, match="unknown config key"):
+        load_sweep(sweep_file(tmp_path, methods=[{"name": "i2sb", "config": {"steps": 3}}]))
+    with pytest.raises(ConfigError, match="unknown mask"):
+        load_sweep(sweep_file(tmp_path, methods=["mean_fill"], masks=["centre"]))
+    a = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], batch_size=2)).cells()
+    b = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], batch_size=7)).cells()
+    assert [c.cell_id() for c in a] == [c.cell_id() for c in b]  # batch size does not change results
+    assert len({c.cell_id() for c in a}) == 2
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "inpaint_bench.cli", *args]
+
+
+def test_killed_sweep_resumes_without_recomputing(tmp_path):
+    path = sweep_file(tmp_path, methods=["mean_fill", "test_half"], metrics=["psnr", "ssim"])
+    # test_half is registered by this test module only: run the sweep through a tiny wrapper that imports it
+    runner = tmp_path / "run.py"
+    runner.write_text(f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_bench\n"
+                      "from inpaint_bench.cli import main; sys.exit(main(sys.argv[1:]))\n")
+    cmd = [sys.executable, str(runner), "sweep", str(path), "--results", str(tmp_path / "r"), "--no-wandb",
+           "--no-progress", "--accelerator", "cpu"]
+    cells = tmp_path / "r" / "tiny" / "cells"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (cells.is_dir() and any(cells.glob("*.json"))):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in cells.glob("*.json")}
+    assert 1 <= len(done) < 4, "the sweep was killed after its first cell"
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("skip (done)") == len(done)
+    assert out.stdout.count("ok ") == 4 - len(done)
+    for name, mtime in done.items():
+        assert (cells / name).stat().st_mtime_ns == mtime  # finished cells were not recomputed
+    assert len(list(cells.glob("*.json"))) == 4
+
+
+def test_two_ddp_processes_equal_one(tmp_path):
+    common = ["run", "--method", "mean_fill", "--mask", "wide", "--limit", "5", "--metrics", "psnr,ssim,lpips,fid",
+              "--features", "untrained", "--no-wandb", "--no-progress", "--accelerator", "cpu"]
+    one = subprocess.run(_cli(*common, "--results", str(tmp_path / "one"), "--batch-size", "3"),
+                         capture_output=True, text=True, timeout=600)
+    two = subprocess.run(_cli(*common, "--results", str(tmp_path / "two"), "--devices", "2", "--strategy", "ddp",
+                              "--batch-size", "2"), capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
+    a = json.loads(next((tmp_path / "one" / "tiny" / "cells").glob("*.json")).read_text())
+    b = json.loads(next((tmp_path / "two" / "tiny" / "cells").glob("*.json")).read_text())
+    assert a["n_images"] == b["n_images"] == 5 and b["devices"] == 2
+    assert a["metrics"]["psnr"] == b["metrics"]["psnr"] and a["metrics"]["ssim"] == b["metrics"]["ssim"]
+    for k in ("lpips", "fid"):
+        assert b["metrics"][k] == pytest.approx(a["metrics"][k], rel=1e-6)
+
+
+def test_wandb_offline_run_directory_is_written(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.chdir(tmp_path)
+    sweep = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], masks=["center"], metrics=["psnr"]))
+    run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=True, echo=lambda s: None)
+    runs = list((tmp_path / "results").rglob("offline-run-*"))
+    assert len(runs) >= 2  # the cell's run and the leaderboard run
