@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.cli import add_parsers as add_bench
 
     add_bench(sub)
+    from .checkpoints_cli import add_parser as add_checkpoints
+
+    add_checkpoints(sub)
     return parser
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .methods.training import CHECKPOINT_DIR, TRAIN_MASKS, export_unet
 
-TRAINABLE = ("i2sb", "asyncdsb")
+TRAINABLE = ("i2sb", "asyncdsb", "ddpm")  # ddpm: the prior of repaint, ddnm and isdiff_*
 
 
 def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: int = 1000, batch_size: int = 16,
@@ -34,7 +34,12 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
         extra["gradient_checkpoint"] = None
     if lr is not None:
         extra["lr"] = lr
-    model = methods.build(method, **extra)
+    if method == "ddpm":
+        from .methods.ddpm_prior import DDPMPrior
+
+        model = DDPMPrior(**extra)
+    else:
+        model = methods.build(method, **extra)
     model.train_masks = TRAIN_MASKS if mask == "mixed" else (mask,)
     kwargs = {"root": data_root} if data_root else {}
     dm = build_datamodule(dataset, split="train", batch_size=batch_size, **kwargs)
@@ -51,14 +56,17 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
     last = out / "checkpoints" / "last.ckpt"
     trainer.fit(model, datamodule=dm, ckpt_path=str(last) if resume and last.exists() else None)
     folder = CHECKPOINT_DIR if export_tiny else out
-    net = model.ema.module if model.training_happened else model.net
+    net = model.ema.module if model.training_happened else model.net  # the EMA weights are what ships
     path = export_unet(net, folder / f"{method}_tiny.safetensors" if export_tiny else folder / f"{method}.safetensors",
                        {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed})
     if method == "asyncdsb":
+        from .methods.training import pin_shipped
         from .nets.checkpoints import save_safetensors
 
-        save_safetensors(model.gradient_net, path.with_name(path.name.replace("asyncdsb", "asyncdsb_gradient")),
-                         half=False, metadata=model.gradient_net.config)
+        grad_path = path.with_name(path.name.replace("asyncdsb", "asyncdsb_gradient"))
+        save_safetensors(model.gradient_net, grad_path, half=False, metadata=model.gradient_net.config)
+        if export_tiny:
+            pin_shipped(grad_path)
     return path
 
 

@@ -31,8 +31,11 @@ class WeightFile:
     url: str
     sha256_prefix: str | None  # first hex digits of the sha256, as in torchvision / torch.hub file names
     used_for: str
+    architecture: str = ""
 
     def path(self) -> Path:
+        if self.folder == "package":
+            return paths.ASSETS_DIR / "checkpoints" / self.file
         base = paths.torch_home() / "hub" / "checkpoints" if self.folder == "torch_hub" else paths.cache_dir() / "weights"
         return base / self.file
 
@@ -104,3 +107,51 @@ def get(key: str) -> WeightFile:
     if key not in WEIGHTS:
         raise KeyError(f"unknown weight file {key!r}; known: {', '.join(WEIGHTS)}")
     return WEIGHTS[key]
+
+
+# Method checkpoints. Upstream files publish no hashes: the sha256 of a file is printed by `checkpoints verify`
+# so a user can pin it; the suite's own tiny checkpoints are pinned in assets/checkpoints/manifest.json.
+CHECKPOINTS: dict[str, WeightFile] = {
+    w.key: w
+    for w in [
+        WeightFile("adm_imagenet256_uncond", "256x256_diffusion_uncond.pt", "cache",
+                   "https://openaipublic.blob.core.windows.net/diffusion/jul-2021/256x256_diffusion_uncond.pt",
+                   None, "repaint / ddnm / isdiff_* on ImageNet (arch=adm)", "ADM 256 uncond, learned sigma"),
+        WeightFile("repaint_celeba256", "celeba256_250000.pt", "cache",
+                   "RePaint README (Google Drive, download.sh): github.com/andreas128/RePaint", None,
+                   "repaint / isdiff_repaint on CelebA-HQ (arch=adm)", "ADM 256 uncond, learned sigma"),
+        WeightFile("repaint_places256", "places256_300000.pt", "cache",
+                   "RePaint README (Google Drive, download.sh): github.com/andreas128/RePaint", None,
+                   "repaint / isdiff_repaint on Places2 (arch=adm)", "ADM 256 uncond, learned sigma"),
+        WeightFile("ddnm_celeba_hq", "celeba_hq.ckpt", "cache",
+                   "https://image-editing-test-12345.s3-us-west-2.amazonaws.com/checkpoints/celeba_hq.ckpt", None,
+                   "ddnm / isdiff_ddnm on CelebA-HQ (arch=ddpm)", "DDPM UNet ch128 (1,1,2,2,4,4)"),
+        WeightFile("i2sb_inpaint_center", "i2sb_inpaint_center.pt", "cache",
+                   "NVlabs/I2SB scripts/download_checkpoint.sh (inpaint-center latest.pt, renamed)", None,
+                   "i2sb on ImageNet center masks", "ADM 256 uncond, 3-channel output"),
+        WeightFile("i2sb_inpaint_freeform1020", "i2sb_inpaint_freeform1020.pt", "cache",
+                   "NVlabs/I2SB scripts/download_checkpoint.sh (inpaint-freeform1020 latest.pt, renamed)", None,
+                   "i2sb on ImageNet freeform 10-20 %", "ADM 256 uncond, 3-channel output"),
+        WeightFile("i2sb_inpaint_freeform2030", "i2sb_inpaint_freeform2030.pt", "cache",
+                   "NVlabs/I2SB scripts/download_checkpoint.sh (inpaint-freeform2030 latest.pt, renamed)", None,
+                   "i2sb on ImageNet freeform 20-30 %", "ADM 256 uncond, 3-channel output"),
+    ]
+}
+
+
+def shipped_manifest() -> dict:
+    import json
+
+    path = paths.ASSETS_DIR / "checkpoints" / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def shipped(name: str) -> WeightFile:
+    """A tiny checkpoint shipped in the package, pinned by the full sha256 in its manifest."""
+    digest = shipped_manifest().get(name, {}).get("sha256")
+    return WeightFile(f"{name}_tiny", f"{name}_tiny.safetensors", "package", "this repository (make tiny-checkpoints)",
+                      digest, f"{name} on the tiny dataset", "tiny")
+
+
+def sha256_of(path: Path) -> str:
+    return _sha256(str(path), path.stat().st_mtime_ns, path.stat().st_size)

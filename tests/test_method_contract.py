@@ -76,3 +76,16 @@ def test_import_is_light():
     code = "import sys, inpaint_bench; print('torch' in sys.modules, 'lightning' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == [
         "False", "False"]
+
+
+@pytest.mark.parametrize("name", ["telea", "navier_stokes"])
+def test_opencv_baselines_fill_smoothly_and_keep_known_pixels(name):
+    # a smooth horizontal ramp: diffusion-based inpainting should continue it inside the hole
+    ramp = torch.linspace(-0.8, 0.8, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32).contiguous()
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[:, :, 12:20, 12:20] = 1
+    out, drift = run_inpaint(methods.build(name), ramp, mask)
+    assert drift.max() < 1 / 127.5 + 1e-6  # only uint8 rounding outside the hole
+    hole_error = (out - ramp).abs()[:, :, 12:20, 12:20].mean()
+    mean_fill_error = (methods.build("mean_fill").inpaint(ramp * (1 - mask), mask) - ramp).abs()[:, :, 12:20, 12:20].mean()
+    assert hole_error < 0.5 * mean_fill_error

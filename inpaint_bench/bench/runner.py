@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import time
 import traceback
-from pathlib import Path
 
 from .. import weights
 from ..config import CellConfig, SweepConfig
@@ -72,7 +71,7 @@ def mask_checksum(dm) -> str:
     return source.checksum() if hasattr(source, "checksum") else "unknown"
 
 
-def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions = TrainerOptions(),
+def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | None = None,
              sample_count: int = 4, save_outputs: bool = False, wandb_group: str | None = None) -> dict:
     """Run one cell and write its JSON; a failure is written as `status: failed` with the error."""
     import lightning as L
@@ -82,6 +81,7 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions = Tra
     from .module import BenchModule
 
     p, cell_id = cell.protocol, cell.cell_id()
+    trainer = trainer or TrainerOptions()
     base = {"cell_id": cell_id, "config": cell.to_dict(), "row": cell.method.row(), "code_version": code_version(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
@@ -133,13 +133,14 @@ def log_cell(logger, result: dict) -> None:
     log_result(logger, result)
 
 
-def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions = TrainerOptions(),
+def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | None = None,
               wandb: bool = True, echo=print) -> list[dict]:
     """Run every cell not finished yet, then write the leaderboards of each dataset."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .leaderboard import write_leaderboards
 
+    trainer = trainer or TrainerOptions()
     cells = sweep.cells()
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

@@ -9,9 +9,14 @@ from .bridge import (
     i2sb_betas,
     space_indices,
 )
+from .gaussian import GaussianSchedule, ddim_step, linear_betas, repaint_jump_schedule
 from .noise import per_sample_randn
 
 __all__ = [
+    "GaussianSchedule",
+    "ddim_step",
+    "linear_betas",
+    "repaint_jump_schedule",
     "asymmetric_betas",
     "bridge_posterior",
     "bridge_stds",

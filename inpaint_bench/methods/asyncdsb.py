@@ -27,7 +27,7 @@ from ..nets.checkpoints import load_into, read_state
 from ..nets.gradient import GradientCompletionNet, PatchDiscriminator, gradient_map
 from .i2sb import BridgeMethod
 from .registry import register
-from .training import CHECKPOINT_DIR, training_masks
+from .training import resolve_checkpoint, training_masks
 
 TAU_BY_FAMILY = {"box": (0.2, 0.5), "irregular": (0.001, 0.4)}
 LAMBDA_ADV, LAMBDA_FM, LAMBDA_L1 = 1.0, 10.0, 1.0  # EdgeConnect's edge-model weights (+ L1, as the issue asks)
@@ -53,10 +53,8 @@ class AsyncDSB(BridgeMethod):
             raise ValueError(f"need 0 < tau_min <= tau_max < 1 (fractions of T), got {self.tau_min}, {self.tau_max}")
         self.gradient_net = GradientCompletionNet(gradient_width, gradient_blocks)
         self.discriminator = PatchDiscriminator()
-        path = CHECKPOINT_DIR / "asyncdsb_gradient_tiny.safetensors" if gradient_checkpoint == "tiny" else gradient_checkpoint
+        path = resolve_checkpoint(gradient_checkpoint, "asyncdsb_gradient")
         if path is not None:
-            if gradient_checkpoint == "tiny" and not path.exists():
-                raise FileNotFoundError(f"tiny checkpoint {path} is missing; `make tiny-checkpoints` writes it")
             load_into(self.gradient_net, read_state(path), source=str(path))
         if checkpoint is None:  # training from scratch: three optimisers, stepped by hand
             self.automatic_optimization = False

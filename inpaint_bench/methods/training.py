@@ -26,17 +26,24 @@ def training_masks(n: int, size: int, start: int, seed: int = 1234, device=None,
 
 
 def tiny_checkpoint(name: str) -> Path:
-    """The shipped tiny checkpoint `<name>_tiny.safetensors`, or an error saying how to make it."""
+    """The shipped tiny checkpoint `<name>_tiny.safetensors`, verified against its manifest sha256."""
+    from .. import weights
+
     path = CHECKPOINT_DIR / f"{name}_tiny.safetensors"
     if not path.exists():
         raise FileNotFoundError(f"tiny checkpoint {path} is missing; `make tiny-checkpoints` trains and writes it")
-    return path
+    return weights.shipped(name).require()
 
 
 def resolve_checkpoint(checkpoint, name: str):
-    """`"tiny"` → the shipped file; None → untrained (for training); anything else → a path."""
+    """`"tiny"` → the shipped file; a registry key (`inpaint-bench checkpoints list`) → its verified cached file;
+    None → untrained (for training); anything else → a path."""
+    from .. import weights
+
     if checkpoint == "tiny":
         return tiny_checkpoint(name)
+    if checkpoint in weights.CHECKPOINTS:
+        return weights.CHECKPOINTS[checkpoint].require()
     return None if checkpoint is None else Path(checkpoint).expanduser()
 
 
@@ -46,4 +53,20 @@ def export_unet(net: torch.nn.Module, path: Path, extra: dict | None = None) -> 
 
     meta = {"unet_config": json.dumps(net.config.to_dict()), **(extra or {})}
     save_safetensors(net, path, metadata=meta)
+    if path.parent == CHECKPOINT_DIR:
+        pin_shipped(path)
     return path
+
+
+def pin_shipped(path: Path) -> None:
+    """Record a shipped checkpoint's sha256 in assets/checkpoints/manifest.json (verified before every load)."""
+    import hashlib
+
+    from ..masks.frozen import atomic_write
+
+    manifest_path = CHECKPOINT_DIR / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    name = path.name.removesuffix("_tiny.safetensors")
+    manifest[name] = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                      "bytes": path.stat().st_size}
+    atomic_write(manifest_path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())

@@ -1,0 +1,131 @@
+"""The unconditional DDPM prior shared by RePaint, DDNM and IS-Diff: an ε-network (ADM or DDPM UNet, with or
+without learned σ), its β schedule, training on the tiny dataset, and the step walk both samplers use.
+
+Checkpoints: the shipped tiny ADM (`ddpm_tiny.safetensors`); guided-diffusion `256x256_diffusion_uncond.pt`,
+RePaint `celeba256_250000.pt` / `places256_300000.pt` (ADM 256, learned σ; `arch="adm"`); DDNM's CelebA-HQ
+`celeba_hq.ckpt` (`arch="ddpm"`, the DDPM UNet, fixed σ).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..diffusion import gaussian as G
+from ..diffusion.noise import per_sample_randn
+from ..nets.checkpoints import load_into, load_unet, read_state, unet_state
+from ..nets.ddpm_unet import DDPMConfig, DDPMUNet
+from ..nets.unet import UNetConfig
+from .base import InpaintMethod
+from .ema import make_ema
+from .training import resolve_checkpoint
+
+TINY_PRIOR = UNetConfig(image_size=64, model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
+                        attention_resolutions=(4,))
+
+
+def load_prior_net(checkpoint, arch: str, net: dict | None):
+    path = resolve_checkpoint(checkpoint, "ddpm")
+    if arch == "adm":
+        config = UNetConfig(**net) if net else (TINY_PRIOR if path is None else None)
+        return load_unet(path, config, UNetConfig.adm256_uncond(learn_sigma=True), use_ema=False)
+    if arch == "ddpm":
+        model = DDPMUNet(DDPMConfig(**net) if net else DDPMConfig.celeba_hq() if path else DDPMConfig())
+        if path is not None:
+            load_into(model, unet_state(read_state(path), model), source=str(path))
+        return model
+    raise ValueError(f"arch must be 'adm' or 'ddpm', got {arch!r}")
+
+
+def walk(times: list[int]):
+    """Pairs (t, t_next) of a time sequence, tagged 'down' (a denoising step) or 'up' (re-noising)."""
+    for t, t_next in zip(times[:-1], times[1:], strict=True):
+        yield ("down" if t_next < t else "up"), t, t_next
+
+
+def ddim_times(n_timestep: int, steps: int, jump_length: int = 1, jump_n_sample: int = 1) -> list[int]:
+    """DDIM's steps range(0, T, T/steps) walked from the top down to −1, with RePaint-style time travel over the
+    step indices when `jump_n_sample` > 1 (DDNM's time-travel trick)."""
+    seq = list(range(0, n_timestep, n_timestep // steps))
+    index_walk = G.repaint_jump_schedule(len(seq), jump_length, jump_n_sample)
+    return [seq[i] if i >= 0 else -1 for i in index_walk]
+
+
+class DiffusionPrior(InpaintMethod):
+    """ε̂(x_t, t) (+ learned σ) on a linear β schedule. Subclasses implement the inpainting sampler."""
+
+    def __init__(self, checkpoint="tiny", arch: str = "adm", net: dict | None = None, n_timestep: int = 1000,
+                 lr: float = 2e-4, ema_decay: float = 0.999):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = load_prior_net(checkpoint, arch, net)
+        self.ema = make_ema(self.net, ema_decay)
+        self.base_betas = G.linear_betas(n_timestep)
+        self.schedule = G.GaussianSchedule(self.base_betas)
+        self.nfe = 0
+
+    def model_out(self, x, t: int, schedule: G.GaussianSchedule):
+        """(ε̂, learned-σ output or None) at step t of `schedule` (the network sees the original timestep)."""
+        net = self.ema.module if self.ema.n_averaged.item() else self.net
+        tt = torch.full((len(x),), int(schedule.timestep_map[t]), device=x.device)
+        out = net(x, tt)
+        return (out[:, :3], out[:, 3:]) if out.shape[1] == 6 else (out, None)
+
+    def noise(self, x, generators):
+        return per_sample_randn(x.shape, generators, x.device)
+
+    # ---- training: L_simple (Ho et al. Eq 14) ------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        x0 = batch["image"]
+        t = torch.randint(0, self.schedule.n, (len(x0),), device=x0.device)
+        abar = torch.from_numpy(self.schedule.alphas_cumprod).to(x0)[t].view(-1, 1, 1, 1)
+        noise = torch.randn_like(x0)
+        x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * noise
+        out = self.net(x_t, t.float())
+        loss = F.mse_loss(out[:, :3], noise)
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def on_train_batch_end(self, *args):
+        self.ema.update_parameters(self.net)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr)
+
+    @property
+    def training_happened(self) -> bool:
+        return bool(self.ema.n_averaged.item())
+
+
+class DDPMPrior(DiffusionPrior):
+    """The prior on its own, for `inpaint-bench train ddpm` (not a benchmark row)."""
+
+    def inpaint(self, image, mask, generator=None):
+        raise NotImplementedError("the DDPM prior is used through repaint, ddnm or isdiff_*")
+
+
+def export_prior(model: DiffusionPrior, path: Path) -> Path:
+    from .training import export_unet
+
+    net = model.ema.module if model.training_happened else model.net
+    return export_unet(net, path, {"method": "ddpm"})
+
+
+def dce(x0: torch.Tensor, mask: torch.Tensor, bins: int = 64, eps: float = 1e-6) -> torch.Tensor:
+    """IS-Diff's DCE: cross-entropy −Σ p_known log p_hole between the intensity histograms (per channel, averaged)
+    of the known region and of the hole of x̂0, per image."""
+    q = ((x0.clamp(-1, 1) + 1) / 2 * (bins - 1)).round().long()  # [B, 3, H, W] bin indices
+    keep, hole = (1 - mask).bool().expand_as(q), mask.bool().expand_as(q)
+    out = []
+    for b in range(len(x0)):
+        ce = 0.0
+        for c in range(3):
+            p_known = torch.bincount(q[b, c][keep[b, c]], minlength=bins).double()
+            p_hole = torch.bincount(q[b, c][hole[b, c]], minlength=bins).double()
+            p_known, p_hole = p_known / p_known.sum().clamp_min(1), p_hole / p_hole.sum().clamp_min(1)
+            ce += -(p_known * torch.log(p_hole + eps)).sum()
+        out.append(ce / 3)
+    return torch.stack(out)
+

@@ -1,0 +1,163 @@
+"""RePaint, DDNM and IS-Diff: jump schedule, oracle recovery, the range–null-space constraint, IS-Diff's logic."""
+
+import pytest
+import torch
+
+from inpaint_bench.diffusion import gaussian as G
+from inpaint_bench.diffusion import repaint_jump_schedule
+from inpaint_bench.diffusion.noise import sample_generators
+from inpaint_bench.methods import isdiff as isdiff_module
+from inpaint_bench.methods.ddnm import DDNM
+from inpaint_bench.methods.ddpm_prior import dce, load_prior_net
+from inpaint_bench.methods.isdiff import gmm_seed, isdiff_ddnm, isdiff_repaint
+from inpaint_bench.methods.repaint import RePaint
+from inpaint_bench.nets.ddpm_unet import DDPMConfig, DDPMUNet
+
+
+def batch(n=2, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.rand(n, 3, size, size, generator=g) * 2 - 1
+    mask = torch.zeros(n, 1, size, size)
+    mask[:, :, 8:24, 8:24] = 1
+    return x0, mask
+
+
+def oracle(method, x0):
+    method.model_out = lambda x, t, s: (G.eps_from_x0(x, x0, s.abar(t)), None)
+    return method
+
+
+def test_jump_schedule_matches_the_official_pattern():
+    assert repaint_jump_schedule(10, 5, 2) == [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 4, 3, 2, 1, 0, -1]
+    ts = repaint_jump_schedule(250, 10, 10)
+    down = sum(b == a - 1 for a, b in zip(ts, ts[1:], strict=False))
+    up = sum(b == a + 1 for a, b in zip(ts, ts[1:], strict=False))
+    assert (len(ts), down, up, ts[0], ts[-1]) == (4571, 2410, 2160, 249, -1)
+    assert all(abs(b - a) == 1 for a, b in zip(ts, ts[1:], strict=False))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RePaint(checkpoint=None, t_T=50, jump_length=5, jump_n_sample=3),
+    lambda: RePaint(checkpoint=None, sampler="ddim", ddim_steps=25),
+    lambda: DDNM(checkpoint=None, steps=25),
+    lambda: DDNM(checkpoint=None, steps=25, update="ddim", jump_length=3, jump_n_sample=2),
+])
+def test_oracle_network_recovers_x0(make):
+    x0, mask = batch()
+    method = oracle(make(), x0)
+    out = method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "ab"))
+    assert (out - x0).abs().max() < 1e-5 and method.nfe > 0
+
+
+@pytest.mark.parametrize("update", ["repo", "ddim"])
+def test_ddnm_output_satisfies_the_measurement(update):
+    torch.manual_seed(0)
+    method = DDNM(checkpoint=None, steps=10, update=update)
+    torch.nn.init.normal_(method.net.out[2].weight, std=0.05)  # a network that says something
+    x0, mask = batch()
+    image = x0 * (1 - mask)
+    out = method.inpaint(image, mask, sample_generators(0, "ab"))
+    keep = 1 - mask
+    assert torch.allclose(keep * out, keep * image, atol=1e-5)  # A x = y
+    assert (mask * (out - x0)).abs().mean() > 0.05  # and the hole is the network's, not the truth
+
+
+def test_repaint_injects_the_known_region_before_every_step():
+    torch.manual_seed(0)
+    method = RePaint(checkpoint=None, t_T=20, jump_length=5, jump_n_sample=2)
+    x0, mask = batch()
+    seen = []
+    original = method.model_out
+
+    def spy(x, t, s):
+        seen.append((t, x.clone()))
+        return original(x, t, s)
+
+    method.model_out = spy
+    method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "ab"))
+    keep = 1 - mask
+    for t, x in seen:
+        # known pixels = √ᾱ_t x0 + √(1−ᾱ_t) z, so their distance to √ᾱ_t x0 is a (6σ-bounded) draw of √(1−ᾱ_t) z
+        bound = 6 * (1 - method.sched.abar(t)) ** 0.5 + 1e-6
+        assert (keep * (x - method.sched.abar(t) ** 0.5 * x0)).abs().max() < bound
+    assert len(seen) == method.nfe == sum(b == a - 1 for a, b in zip(method.times, method.times[1:], strict=False))
+
+
+def test_gmm_seed_matches_known_region_statistics():
+    g = torch.Generator().manual_seed(0)
+    colours = torch.tensor([[0.6, -0.2, 0.1], [-0.5, 0.4, -0.3]])
+    pick = torch.randint(0, 2, (1, 64, 64), generator=g)
+    image = colours[pick].permute(0, 3, 1, 2) + 0.05 * torch.randn(1, 3, 64, 64, generator=g)
+    mask = torch.zeros(1, 1, 64, 64)
+    mask[:, :, 16:48, 16:48] = 1
+    seed = gmm_seed(image, mask, 3, 0.0, sample_generators(0, "a"))
+    hole = seed[0][:, mask[0, 0].bool()]
+    known = image[0][:, ~mask[0, 0].bool()]
+    assert torch.allclose(hole.mean(1), known.mean(1), atol=0.05)
+    assert torch.allclose(hole.std(1), known.std(1), atol=0.05)
+    assert torch.equal(seed[:, :, :16], image[:, :, :16])  # known pixels untouched
+
+
+def test_dce_is_low_for_matching_histograms():
+    x0, mask = batch(1, 64)
+    same = dce(x0, mask)
+    flat = x0.clone()
+    flat[mask.expand_as(flat).bool()] = 0.9  # a constant hole: its histogram misses the known colours
+    assert dce(flat, mask) > same + 1
+
+
+def test_isdiff_attempts_follow_the_threshold_and_keep_the_lowest_dce(monkeypatch):
+    x0, mask = batch(1)
+    image = x0 * (1 - mask)
+    once = isdiff_ddnm(checkpoint=None, dce_threshold=float("inf"))
+    oracle(once.base, x0)
+    once.inpaint(image, mask, sample_generators(0, "a"))
+    assert once.attempts == 1
+    scores = iter([5.0, 3.0, 4.0])
+    monkeypatch.setattr(isdiff_module, "dce", lambda x0, mask, bins: torch.tensor([next(scores)], dtype=torch.float64))
+    method = isdiff_repaint(checkpoint=None, dce_threshold=float("-inf"), max_attempts=3)
+    oracle(method.base, x0)
+    calls = []
+    sample = method.base.sample
+
+    def spy(x, times, *args):
+        out = sample(x, times, *args)
+        calls.append((x.clone(), out[0].clone()))
+        return out
+
+    method.base.sample = spy
+    method.inpaint(image, mask, sample_generators(0, "a"))
+    assert method.attempts == 3 and method.last_dce.item() == 3.0
+    assert torch.equal(calls[-1][0], calls[1][1])  # the final pass starts from attempt 2's state at t_c
+
+
+def test_isdiff_costs_at_most_a_fifth_of_repaint():
+    repaint_nfe = sum(b == a - 1 for a, b in zip(RePaint(checkpoint=None).times, RePaint(checkpoint=None).times[1:], strict=False))
+    x0, mask = batch(1)
+    worst = oracle(isdiff_repaint(checkpoint=None, dce_threshold=float("-inf")).base, x0)
+    method = isdiff_repaint(checkpoint=None, dce_threshold=float("-inf"))
+    method.base = worst
+    method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))
+    assert method.attempts == 3 and method.nfe <= 0.2 * repaint_nfe  # even when every retry is taken
+
+
+def test_official_prior_layouts_load(tmp_path):
+    with torch.device("meta"):
+        official = set(DDPMUNet(DDPMConfig.celeba_hq()).state_dict())
+    small = DDPMConfig(resolution=64, ch=32, ch_mult=(1, 1, 2, 2, 4, 4), num_res_blocks=2, attn_resolutions=(4,))
+    ref = DDPMUNet(small)
+    assert set(ref.state_dict()) == official  # same names as DDNM's celeba_hq.ckpt
+    torch.save(ref.state_dict(), tmp_path / "celeba_hq.ckpt")
+    net = load_prior_net(tmp_path / "celeba_hq.ckpt", "ddpm", small.to_dict())
+    assert torch.equal(net.up[4].attn[0].q.weight, ref.up[4].attn[0].q.weight)
+    from test_unet_checkpoints import SMALL_ADM
+
+    from inpaint_bench.nets.unet import UNetModel
+
+    adm = UNetModel(SMALL_ADM).state_dict()  # learned σ: 6 output channels, as RePaint's checkpoints
+    torch.save(adm, tmp_path / "places256_300000.pt")
+    prior = RePaint(checkpoint=str(tmp_path / "places256_300000.pt"), net=SMALL_ADM.to_dict(), t_T=10,
+                    jump_n_sample=1)
+    assert prior.net.out[2].weight.shape[0] == 6
+    x0, mask = batch(1, 64)
+    assert torch.isfinite(prior.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))).all()
