@@ -12,8 +12,6 @@ keeps the measured pixels y = A x and the network's content in the hole. Samplin
 
 from __future__ import annotations
 
-import torch
-
 from ..diffusion import gaussian as G
 from .ddpm_prior import DiffusionPrior, ddim_times, walk
 from .registry import register
@@ -52,12 +50,6 @@ class DDNM(DiffusionPrior):
             else:
                 x = G.ddim_step(x0_hat, G.eps_from_x0(x, x0_hat, s.abar(t)), s.abar(t), s.abar(t_next), eta, noise)
         return x, x0_hat
-
-    @torch.inference_mode()
-    def inpaint(self, image, mask, generator=None):
-        self.nfe = 0
-        x, _ = self.sample(self.noise(image, generator), self.times, image, mask, generator)
-        return x
 
     def describe(self) -> dict:
         h = self.hparams

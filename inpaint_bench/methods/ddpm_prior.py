@@ -8,8 +8,6 @@ RePaint `celeba256_250000.pt` / `places256_300000.pt` (ADM 256, learned σ; `arc
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
@@ -20,7 +18,7 @@ from ..nets.ddpm_unet import DDPMConfig, DDPMUNet
 from ..nets.unet import UNetConfig
 from .base import InpaintMethod
 from .ema import make_ema
-from .training import resolve_checkpoint
+from .training import EMATrained, resolve_checkpoint
 
 TINY_PRIOR = UNetConfig(image_size=64, model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
                         attention_resolutions=(4,))
@@ -53,7 +51,7 @@ def ddim_times(n_timestep: int, steps: int, jump_length: int = 1, jump_n_sample:
     return [seq[i] if i >= 0 else -1 for i in index_walk]
 
 
-class DiffusionPrior(InpaintMethod):
+class DiffusionPrior(EMATrained, InpaintMethod):
     """ε̂(x_t, t) (+ learned σ) on a linear β schedule. Subclasses implement the inpainting sampler."""
 
     def __init__(self, checkpoint="tiny", arch: str = "adm", net: dict | None = None, n_timestep: int = 1000,
@@ -68,7 +66,7 @@ class DiffusionPrior(InpaintMethod):
 
     def model_out(self, x, t: int, schedule: G.GaussianSchedule):
         """(ε̂, learned-σ output or None) at step t of `schedule` (the network sees the original timestep)."""
-        net = self.ema.module if self.ema.n_averaged.item() else self.net
+        net = self.inference_net()
         tt = torch.full((len(x),), int(schedule.timestep_map[t]), device=x.device)
         out = net(x, tt)
         return (out[:, :3], out[:, 3:]) if out.shape[1] == 6 else (out, None)
@@ -88,29 +86,21 @@ class DiffusionPrior(InpaintMethod):
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
-    def on_train_batch_end(self, *args):
-        self.ema.update_parameters(self.net)
+    # ---- inference: start from pure noise at T and walk the sampler's time sequence ----------------------------
+    def sample(self, x, times, image, mask, generators):
+        raise NotImplementedError("the DDPM prior is used through repaint, ddnm or isdiff_*")
 
-    def configure_optimizers(self):
-        return torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr)
-
-    @property
-    def training_happened(self) -> bool:
-        return bool(self.ema.n_averaged.item())
+    @torch.inference_mode()
+    def inpaint(self, image, mask, generator=None):
+        self.nfe = 0
+        x, _ = self.sample(self.noise(image, generator), self.times, image, mask, generator)
+        return x
 
 
 class DDPMPrior(DiffusionPrior):
     """The prior on its own, for `inpaint-bench train ddpm` (not a benchmark row)."""
 
-    def inpaint(self, image, mask, generator=None):
-        raise NotImplementedError("the DDPM prior is used through repaint, ddnm or isdiff_*")
-
-
-def export_prior(model: DiffusionPrior, path: Path) -> Path:
-    from .training import export_unet
-
-    net = model.ema.module if model.training_happened else model.net
-    return export_unet(net, path, {"method": "ddpm"})
+    times: list[int] = []
 
 
 def dce(x0: torch.Tensor, mask: torch.Tensor, bins: int = 64, eps: float = 1e-6) -> torch.Tensor:

@@ -21,13 +21,13 @@ from ..nets.unet import UNetConfig
 from .base import InpaintMethod
 from .ema import make_ema
 from .registry import register
-from .training import TRAIN_MASKS, resolve_checkpoint, training_masks
+from .training import TRAIN_MASKS, EMATrained, resolve_checkpoint, training_masks
 
 TINY_NET = UNetConfig(image_size=64, model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
                       attention_resolutions=(4,))
 
 
-class BridgeMethod(InpaintMethod):
+class BridgeMethod(EMATrained, InpaintMethod):
     """A UNet ε(X_t, t) on an I²SB bridge schedule; subclasses decide the schedule peak (scalar or per pixel)."""
 
     tiny_name = "i2sb"
@@ -81,20 +81,7 @@ class BridgeMethod(InpaintMethod):
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
-    def on_train_batch_end(self, *args):
-        self.ema.update_parameters(self.net)
-
-    def configure_optimizers(self):
-        return torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr)
-
     # ---- inference: Algorithm 2 --------------------------------------------------------------------------------
-    def inference_net(self):
-        return self.ema.module if self.training_happened else self.net
-
-    @property
-    def training_happened(self) -> bool:
-        return bool(self.ema.n_averaged.item())
-
     @torch.inference_mode()
     def inpaint(self, image, mask, generator=None, nfe: int | None = None, ot_ode: bool | None = None):
         nfe = nfe or self.hparams.nfe

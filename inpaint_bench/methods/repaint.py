@@ -11,8 +11,6 @@ Defaults from the official configs: 250 respaced steps, jump length 10, 10 resam
 
 from __future__ import annotations
 
-import torch
-
 from ..diffusion import gaussian as G
 from .ddpm_prior import DiffusionPrior, ddim_times, walk
 from .registry import register
@@ -59,12 +57,6 @@ class RePaint(DiffusionPrior):
                 noise = self.noise(x, generators) if self.hparams.eta > 0 else None
                 x = G.ddim_step(x0, eps, self.sched.abar(t), self.sched.abar(t_next), self.hparams.eta, noise)
         return x, x0
-
-    @torch.inference_mode()
-    def inpaint(self, image, mask, generator=None):
-        self.nfe = 0
-        x, _ = self.sample(self.noise(image, generator), self.times, image, mask, generator)
-        return x
 
     def describe(self) -> dict:
         h = self.hparams

@@ -70,3 +70,21 @@ def pin_shipped(path: Path) -> None:
     manifest[name] = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                       "bytes": path.stat().st_size}
     atomic_write(manifest_path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+
+
+class EMATrained:
+    """Mixin for methods trained with AdamW on `self.net` and an EMA copy in `self.ema` (used for sampling)."""
+
+    def on_train_batch_end(self, *args):
+        self.ema.update_parameters(self.net)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr)
+
+    @property
+    def training_happened(self) -> bool:
+        return bool(self.ema.n_averaged.item())
+
+    def inference_net(self):
+        """The EMA weights once this process has trained; the loaded weights otherwise."""
+        return self.ema.module if self.training_happened else self.net

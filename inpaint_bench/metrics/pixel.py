@@ -74,8 +74,8 @@ def ssim(pred, target, weight=None) -> torch.Tensor:
     return (m * w).flatten(1).sum(1) / w.flatten(1).sum(1).clamp_min(1)
 
 
-class PSNR(MeanPerImage):
-    """Mean per-image PSNR in dB (uint8-quantised, data range 1); `masked=True`: over the hole only."""
+class _PixelMetric(MeanPerImage):
+    """A per-image pixel metric on uint8-quantised images; `masked=True` restricts it to the hole."""
 
     higher_is_better = True
 
@@ -84,20 +84,19 @@ class PSNR(MeanPerImage):
         self.masked = masked
 
     def per_image(self, pred, target, mask):
-        return psnr(quantise(pred), quantise(target), mask.double() if self.masked else None)
+        return type(self).fn(quantise(pred), quantise(target), mask.double() if self.masked else None)
 
 
-class SSIM(MeanPerImage):
-    """Mean per-image SSIM (scikit-image's Gaussian settings); `masked=True`: over the hole only."""
+class PSNR(_PixelMetric):
+    """Mean per-image PSNR in dB (data range 1)."""
 
-    higher_is_better = True
+    fn = staticmethod(psnr)
 
-    def __init__(self, masked: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.masked = masked
 
-    def per_image(self, pred, target, mask):
-        return ssim(quantise(pred), quantise(target), mask.double() if self.masked else None)
+class SSIM(_PixelMetric):
+    """Mean per-image SSIM (scikit-image's Gaussian settings)."""
+
+    fn = staticmethod(ssim)
 
 
 assert math.isclose(K1, 0.01)  # Wang et al. constants

@@ -1,0 +1,45 @@
+"""Every registered method builds with no config from the shipped tiny checkpoints and really inpaints."""
+
+import pytest
+import torch
+
+from inpaint_bench import methods
+from inpaint_bench.data import build_datamodule
+from inpaint_bench.diffusion.noise import sample_generators
+from inpaint_bench.methods import run_inpaint
+
+FAST = {"i2sb": {"nfe": 10}, "asyncdsb": {"nfe": 10}, "repaint": {"t_T": 25, "jump_n_sample": 1},
+        "ddnm": {"steps": 25}, "isdiff_repaint": {"ddim_steps": 25}, "isdiff_ddnm": {"steps": 25}}
+LEARNED = set(FAST)
+
+
+def tiny_batch(n=4, mask="center"):
+    return next(iter(build_datamodule("tiny", mask=mask, batch_size=n).predict_dataloader()))
+
+
+def test_the_registry_holds_every_row():
+    assert set(methods.names()) == {"i2sb", "asyncdsb", "repaint", "ddnm", "isdiff_repaint", "isdiff_ddnm", "telea",
+                                    "navier_stokes", "mean_fill"}
+
+
+@pytest.mark.parametrize("name", sorted(set(methods.names())))
+def test_method_inpaints_the_tiny_dataset_from_its_shipped_default(name):
+    torch.manual_seed(0)
+    method = methods.build(name, **FAST.get(name, {}))
+    b = tiny_batch()
+    out, drift = run_inpaint(method, b["image"], b["mask"], sample_generators(0, b["key"]))
+    hole = b["mask"].expand_as(out).bool()
+    error = (out - b["image"])[hole].abs().mean().item()
+    noise_error = (torch.rand_like(out) * 2 - 1 - b["image"])[hole].abs().mean().item()
+    assert torch.isfinite(out).all() and error < 0.75 * noise_error, (error, noise_error)
+    if name in LEARNED:
+        assert method.nfe > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(LEARNED))
+def test_full_official_defaults_run(name):
+    method = methods.build(name)
+    b = tiny_batch(1)
+    out, _ = run_inpaint(method, b["image"], b["mask"], sample_generators(0, b["key"]))
+    assert torch.isfinite(out).all() and method.nfe > 0
