@@ -18,7 +18,7 @@ TRAINABLE = ("i2sb", "asyncdsb", "ddpm")  # ddpm: the prior of repaint, ddnm and
 def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: int = 1000, batch_size: int = 16,
           out: Path = Path("runs/train"), seed: int = 0, resume: bool = False, wandb: bool = False,
           accelerator: str = "auto", devices="auto", export_tiny: bool = False, lr: float | None = None,
-          data_root: str | None = None):
+          data_root: str | None = None, init: str | None = None):
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -41,6 +41,14 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
     else:
         model = methods.build(method, **extra)
     model.train_masks = TRAIN_MASKS if mask == "mixed" else (mask,)
+    if init is not None:  # warm start the UNet, e.g. AsyncDSB from I²SB weights (same architecture)
+        from .methods.training import resolve_checkpoint
+        from .nets.checkpoints import load_into, read_state, unet_state
+
+        tiny = init.endswith("_tiny")
+        path = resolve_checkpoint("tiny", init.removesuffix("_tiny")) if tiny else resolve_checkpoint(init, "")
+        load_into(model.net, unet_state(read_state(path), model.net), source=str(path))
+        model.ema.module.load_state_dict(model.net.state_dict())
     kwargs = {"root": data_root} if data_root else {}
     dm = build_datamodule(dataset, split="train", batch_size=batch_size, **kwargs)
     out = Path(out) / method
@@ -51,7 +59,9 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
         offline = not os.environ.get("WANDB_API_KEY")
         loggers.append(WandbLogger(project="inpaint-bench", name=f"train-{method}", save_dir=str(out), offline=offline))
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4))
-    trainer = L.Trainer(max_steps=max_steps, accelerator=accelerator, devices=devices, logger=loggers,
+    # with manual optimisation Lightning counts every optimizer.step(): AsyncDSB steps three per batch
+    optimizer_steps = 3 if method == "asyncdsb" else 1
+    trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices, logger=loggers,
                         callbacks=[ckpt], enable_model_summary=False, log_every_n_steps=10, deterministic=False)
     last = out / "checkpoints" / "last.ckpt"
     trainer.fit(model, datamodule=dm, ckpt_path=str(last) if resume and last.exists() else None)
@@ -86,10 +96,11 @@ def add_parser(sub) -> None:
     p.add_argument("--accelerator", default="auto")
     p.add_argument("--devices", default="auto")
     p.add_argument("--export-tiny", action="store_true", help="write the shipped tiny checkpoint in the package")
+    p.add_argument("--init", default=None, help="warm-start the UNet from a checkpoint (path, registry key, or i2sb_tiny)")
 
     def run(a) -> int:
         path = train(a.method, a.dataset, a.mask, a.max_steps, a.batch_size, a.out, a.seed, a.resume, a.wandb,
-                     a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root)
+                     a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root, a.init)
         print(f"exported {path}")
         return 0
 

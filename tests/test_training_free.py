@@ -8,8 +8,8 @@ from inpaint_bench.diffusion import repaint_jump_schedule
 from inpaint_bench.diffusion.noise import sample_generators
 from inpaint_bench.methods import isdiff as isdiff_module
 from inpaint_bench.methods.ddnm import DDNM
-from inpaint_bench.methods.ddpm_prior import dce, load_prior_net
-from inpaint_bench.methods.isdiff import gmm_seed, isdiff_ddnm, isdiff_repaint
+from inpaint_bench.methods.ddpm_prior import load_prior_net
+from inpaint_bench.methods.isdiff import dce, gmm_seed, isdiff_ddnm, isdiff_repaint
 from inpaint_bench.methods.repaint import RePaint
 from inpaint_bench.nets.ddpm_unet import DDPMConfig, DDPMUNet
 

@@ -62,7 +62,7 @@ def _reference(dm, cell: CellConfig, untrained: bool):
     if not {"fid", "kid"} & set(p.metrics):
         return None
     key = {"dataset": p.dataset, "split": dm.dataset.split.checksum(), "size": dm.size, "n": len(dm.dataset)}
-    images = (dm.dataset[i]["image"][None] for i in range(len(dm.dataset)))
+    images = (batch["image"] for batch in dm.predict_dataloader())
     return reference_features(images, key, p.fid_mode, untrained)
 
 
@@ -95,7 +95,7 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
         cell_dir = store.root / p.dataset
         module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
                              cell_dir / "outputs" / cell_id if save_outputs else None)
-        loggers = _loggers(cell, cell_id, wandb_group)
+        loggers = _loggers(cell, cell_id, wandb_group, store.root)
         t = L.Trainer(accelerator=trainer.accelerator, devices=trainer.devices, strategy=trainer.strategy,
                       num_nodes=trainer.num_nodes, precision=trainer.precision, logger=loggers or False,
                       enable_progress_bar=trainer.progress, enable_model_summary=False, enable_checkpointing=False)
@@ -119,12 +119,12 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
     return result
 
 
-def _loggers(cell, cell_id, group):
+def _loggers(cell, cell_id, group, save_dir):
     if group is None:
         return []
     from .wandb_log import cell_logger
 
-    return [cell_logger(cell, cell_id, group)]
+    return [cell_logger(cell, cell_id, group, save_dir)]
 
 
 def log_cell(logger, result: dict) -> None:

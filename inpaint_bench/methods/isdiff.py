@@ -23,7 +23,6 @@ from sklearn.mixture import GaussianMixture
 from ..diffusion import gaussian as G
 from .base import InpaintMethod
 from .ddnm import DDNM
-from .ddpm_prior import dce
 from .registry import register
 from .repaint import RePaint
 
@@ -52,6 +51,23 @@ def gmm_seed(image, mask, components: int, sigma: float, generators, seed: int =
         img[hole] = values
         out[b] = img.permute(2, 0, 1)
     return torch.where(mask.bool(), (out + sigma * noise).clamp(-1, 1), out)
+
+
+def dce(x0: torch.Tensor, mask: torch.Tensor, bins: int = 64, eps: float = 1e-6) -> torch.Tensor:
+    """IS-Diff's DCE: cross-entropy −Σ p_known log p_hole between the intensity histograms (per channel, averaged)
+    of the known region and of the hole of x̂0, per image."""
+    q = ((x0.clamp(-1, 1) + 1) / 2 * (bins - 1)).round().long()  # [B, 3, H, W] bin indices
+    keep, hole = (1 - mask).bool().expand_as(q), mask.bool().expand_as(q)
+    out = []
+    for b in range(len(x0)):
+        ce = 0.0
+        for c in range(3):
+            p_known = torch.bincount(q[b, c][keep[b, c]], minlength=bins).double()
+            p_hole = torch.bincount(q[b, c][hole[b, c]], minlength=bins).double()
+            p_known, p_hole = p_known / p_known.sum().clamp_min(1), p_hole / p_hole.sum().clamp_min(1)
+            ce += -(p_known * torch.log(p_hole + eps)).sum()
+        out.append(ce / 3)
+    return torch.stack(out)
 
 
 class ISDiff(InpaintMethod):
