@@ -161,3 +161,24 @@ def test_official_prior_layouts_load(tmp_path):
     assert prior.net.out[2].weight.shape[0] == 6
     x0, mask = batch(1, 64)
     assert torch.isfinite(prior.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))).all()
+
+
+def test_ddnm_update_rules_follow_their_formulas():
+    x0, eps, z = torch.ones(3), torch.full((3,), 0.5), torch.full((3,), -1.0)
+    a_next, eta = 0.5, 0.85
+    # official simplified path: √ᾱ' x0 + √(1−ᾱ'²)(√(1−ᾱ') η z + √(1−ᾱ') √(1−η²) ε)
+    gamma, c = (1 - a_next**2) ** 0.5, (1 - a_next) ** 0.5
+    repo = a_next**0.5 * 1 + gamma * (c * eta * -1 + c * (1 - eta**2) ** 0.5 * 0.5)
+    assert torch.allclose(G.ddnm_repo_step(x0, eps, a_next, eta, z), torch.full((3,), repo))
+    sigma = eta * ((1 - a_next) / (1 - 0.3)) ** 0.5 * (1 - 0.3 / a_next) ** 0.5
+    ddim = a_next**0.5 + (1 - a_next - sigma**2) ** 0.5 * 0.5 - sigma
+    assert torch.allclose(G.ddim_step(x0, eps, 0.3, a_next, eta, z), torch.full((3,), ddim))
+    # and the method really switches between them
+    torch.manual_seed(0)
+    a, b = DDNM(checkpoint=None, steps=10, update="repo"), DDNM(checkpoint=None, steps=10, update="ddim")
+    torch.nn.init.normal_(a.net.out[2].weight, std=0.05)
+    b.net.load_state_dict(a.net.state_dict())
+    x, mask = batch()
+    out_a = a.inpaint(x * (1 - mask), mask, sample_generators(0, "ab"))
+    out_b = b.inpaint(x * (1 - mask), mask, sample_generators(0, "ab"))
+    assert not torch.allclose(out_a, out_b)

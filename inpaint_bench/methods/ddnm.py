@@ -8,6 +8,10 @@ keeps the measured pixels y = A x and the network's content in the hole. Samplin
 
 `update="repo"` (default) reproduces the official simplified noise-free path, whose noise scale is
 √(1−ᾱ'²)·√(1−ᾱ') (squared ᾱ' in the first root); `update="ddim"` is textbook DDIM with the same η.
+
+`clip_x0=True` (default) clamps x0|t to [−1, 1] as RePaint and guided-diffusion do. The official DDNM path does not
+clip; with its well-trained priors x0|t stays in range and nothing changes, while weak priors (the tiny one)
+diverge without it. `clip_x0=False` reproduces the official code exactly.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ def range_null_space(x0_t, image, mask):
 @register("ddnm")
 class DDNM(DiffusionPrior):
     def __init__(self, checkpoint="tiny", steps: int = 100, eta: float = 0.85, update: str = "repo",
-                 jump_length: int = 1, jump_n_sample: int = 1, **prior):
+                 jump_length: int = 1, jump_n_sample: int = 1, clip_x0: bool = True, **prior):
         super().__init__(checkpoint=checkpoint, **prior)
         self.save_hyperparameters()
         if update not in ("repo", "ddim"):
             raise ValueError(f"update must be 'repo' or 'ddim', got {update!r}")
+        self.update_rule = update  # (hparams.update would be the dict's method)
         self.times = ddim_times(self.schedule.n, steps, jump_length, jump_n_sample)
 
     def sample(self, x, times, image, mask, generators):
@@ -43,9 +48,12 @@ class DDNM(DiffusionPrior):
             eps, _ = self.model_out(x, t, s)
             self.nfe += 1
             x0_t = G.x0_from_eps(x, eps, s.abar(t))  # Eq 12
+            if self.hparams.clip_x0:
+                x0_t = x0_t.clamp(-1, 1)
+                eps = G.eps_from_x0(x, x0_t, s.abar(t))
             x0_hat = range_null_space(x0_t, image, mask)  # Eq 13
             noise = self.noise(x, generators)
-            if self.hparams.update == "repo":
+            if self.update_rule == "repo":
                 x = G.ddnm_repo_step(x0_hat, eps, s.abar(t_next), eta, noise)
             else:
                 x = G.ddim_step(x0_hat, G.eps_from_x0(x, x0_hat, s.abar(t)), s.abar(t), s.abar(t_next), eta, noise)
@@ -53,5 +61,5 @@ class DDNM(DiffusionPrior):
 
     def describe(self) -> dict:
         h = self.hparams
-        return {"class": "DDNM", "steps": h.steps, "eta": h.eta, "update": h.update,
+        return {"class": "DDNM", "steps": h.steps, "eta": h.eta, "update": self.update_rule,
                 "jump_n_sample": h.jump_n_sample, "checkpoint": str(h.checkpoint)}
