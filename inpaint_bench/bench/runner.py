@@ -136,28 +136,23 @@ def log_cell(logger, result: dict) -> None:
 def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | None = None,
               wandb: bool = True, echo=print) -> list[dict]:
     """Run every cell not finished yet, then write the leaderboards of each dataset."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from .leaderboard import write_leaderboards
 
     trainer = trainer or TrainerOptions()
     cells = sweep.cells()
-    results = []
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), disable=not trainer.progress) as progress:
-        task = progress.add_task(f"sweep {sweep.name}", total=len(cells))
-        for cell in cells:
-            cell_id = cell.cell_id()
-            label = f"{cell.protocol.dataset} · {cell.mask} · {cell.method.row()} · seed {cell.seed}"
-            if store.done(cell.protocol.dataset, cell_id):
-                echo(f"skip (done)  {label}")
-            else:
-                result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,
-                                  wandb_group=sweep.name if wandb else None)
-                status = "ok" if result["status"] == "ok" else f"FAILED: {result['error']}"
-                echo(f"{status:12s} {label}")
-                results.append(result)
-            progress.advance(task)
+    results, start = [], time.perf_counter()
+    for i, cell in enumerate(cells, 1):
+        cell_id = cell.cell_id()
+        label = f"{cell.protocol.dataset} · {cell.mask} · {cell.method.row()} · seed {cell.seed}"
+        if store.done(cell.protocol.dataset, cell_id):
+            echo(f"skip (done)  {label}")
+            continue
+        result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,
+                          wandb_group=sweep.name if wandb else None)
+        results.append(result)
+        status = "ok" if result["status"] == "ok" else f"FAILED: {result['error']}"
+        eta = (time.perf_counter() - start) / len(results) * (len(cells) - i)
+        echo(f"{status:12s} {label}   [{i}/{len(cells)}, ETA {eta / 60:.1f} min]")
     for dataset in sweep.datasets:
         for path in write_leaderboards(store, dataset, sweep, wandb=wandb):
             echo(f"wrote {path}")
