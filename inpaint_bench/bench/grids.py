@@ -25,6 +25,8 @@ def write_grids(store, dataset: str, results: list[dict], sweep=None) -> list[Pa
     for mask in dict.fromkeys(r["protocol"]["mask"] for r in ok):
         cells = [r for r in ok if r["protocol"]["mask"] == mask and r["protocol"]["seed"] == min(
             x["protocol"]["seed"] for x in ok)]
+        order = {m.row(): i for i, m in enumerate(sweep.methods)} if sweep else {}
+        cells.sort(key=lambda r: (order.get(r["row"], len(order)), r["row"]))
         rows = {r["row"]: store.root / dataset / "samples" / r["cell_id"] for r in cells}
         rows = {k: v for k, v in rows.items() if v.is_dir() and any(v.iterdir())}
         if not rows:

@@ -71,8 +71,11 @@ def protocol_key(result: dict) -> tuple:
             p["feature_weights"], p["lpips_net"])
 
 
-def build_boards(results: list[dict], dataset: str, mask_order=None, reported: dict | None = None) -> list[Board]:
+def build_boards(results: list[dict], dataset: str, mask_order=None, reported: dict | None = None,
+                 row_order=None) -> list[Board]:
     groups: dict[tuple, list[dict]] = defaultdict(list)
+    rank = {row: i for i, row in enumerate(row_order or [])}
+    results = sorted(results, key=lambda r: (rank.get(r.get("row"), len(rank)), r.get("row", "")))
     for r in results:
         if r.get("status") == "ok":
             groups[protocol_key(r)].append(r)
@@ -265,7 +268,8 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
     results = store.read_all(dataset)
     failed = [r for r in results if r.get("status") != "ok"]
     mask_order = list(sweep.masks) if sweep else None
-    boards = build_boards(results, dataset, mask_order, reported_numbers(dataset))
+    row_order = [m.row() for m in sweep.methods] if sweep else None
+    boards = build_boards(results, dataset, mask_order, reported_numbers(dataset), row_order)
     seeds = list(sweep.seeds) if sweep else [0]
     folder = store.root / dataset
     grids = write_grids(store, dataset, results, sweep) if results else []
