@@ -11,6 +11,7 @@ from inpaint_bench.methods import run_inpaint
 FAST = {"i2sb": {"nfe": 10}, "asyncdsb": {"nfe": 10}, "repaint": {"t_T": 25, "jump_n_sample": 1},
         "ddnm": {"steps": 25}, "isdiff_repaint": {"ddim_steps": 25}, "isdiff_ddnm": {"steps": 25}}
 LEARNED = set(FAST)
+ROWS = sorted(LEARNED | {"telea", "navier_stokes", "mean_fill"})
 
 
 def tiny_batch(n=4, mask="center"):
@@ -18,11 +19,11 @@ def tiny_batch(n=4, mask="center"):
 
 
 def test_the_registry_holds_every_row():
-    assert set(methods.names()) == {"i2sb", "asyncdsb", "repaint", "ddnm", "isdiff_repaint", "isdiff_ddnm", "telea",
-                                    "navier_stokes", "mean_fill"}
+    # (other test modules register throw-away methods named test_*)
+    assert sorted(n for n in methods.names() if not n.startswith("test_")) == ROWS
 
 
-@pytest.mark.parametrize("name", sorted(set(methods.names())))
+@pytest.mark.parametrize("name", ROWS)
 def test_method_inpaints_the_tiny_dataset_from_its_shipped_default(name):
     torch.manual_seed(0)
     method = methods.build(name, **FAST.get(name, {}))
