@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import random_batch
 
 from inpaint_bench.diffusion import gaussian as G
 from inpaint_bench.diffusion import repaint_jump_schedule
@@ -15,11 +16,7 @@ from inpaint_bench.nets.ddpm_unet import DDPMConfig, DDPMUNet
 
 
 def batch(n=2, size=32, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x0 = torch.rand(n, 3, size, size, generator=g) * 2 - 1
-    mask = torch.zeros(n, 1, size, size)
-    mask[:, :, 8:24, 8:24] = 1
-    return x0, mask
+    return random_batch(n, size, seed)
 
 
 def oracle(method, x0):
