@@ -77,13 +77,14 @@ class EMATrained:
 
     def on_train_batch_end(self, *args):
         self.ema.update_parameters(self.net)
+        self._ema_updated = True  # a Python flag, so sampling never syncs with the device to ask
 
     def configure_optimizers(self):
         return torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr)
 
     @property
     def training_happened(self) -> bool:
-        return bool(self.ema.n_averaged.item())
+        return getattr(self, "_ema_updated", False)
 
     def inference_net(self):
         """The EMA weights once this process has trained; the loaded weights otherwise."""
