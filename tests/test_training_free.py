@@ -35,7 +35,8 @@ def test_jump_schedule_matches_the_official_pattern():
 
 @pytest.mark.parametrize("make", [
     lambda: RePaint(checkpoint=None, t_T=50, jump_length=5, jump_n_sample=3),
-    lambda: RePaint(checkpoint=None, sampler="ddim", ddim_steps=25),
+    lambda: RePaint(checkpoint=None, sampler="ddim", ddim_steps=25, jump_n_sample=1),
+    lambda: RePaint(checkpoint=None, sampler="ddim", ddim_steps=25, jump_length=3, jump_n_sample=2),
     lambda: DDNM(checkpoint=None, steps=25),
     lambda: DDNM(checkpoint=None, steps=25, update="ddim", jump_length=3, jump_n_sample=2),
 ])
@@ -179,3 +180,13 @@ def test_ddnm_update_rules_follow_their_formulas():
     out_a = a.inpaint(x * (1 - mask), mask, sample_generators(0, "ab"))
     out_b = b.inpaint(x * (1 - mask), mask, sample_generators(0, "ab"))
     assert not torch.allclose(out_a, out_b)
+
+
+def test_renoise_has_the_forward_marginal():
+    """Diffusing x_t ~ q(x_t | x0) up to level u in one draw gives q(x_u | x0) = N(√ᾱ_u x0, 1 − ᾱ_u)."""
+    torch.manual_seed(0)
+    n, x0, abar_t, abar_u = 200_000, 0.6, 0.8, 0.3
+    x_t = G.q_sample(torch.full((n,), x0), abar_t, torch.randn(n))
+    x_u = G.renoise(x_t, abar_t, abar_u, torch.randn(n))
+    assert x_u.mean().item() == pytest.approx(abar_u**0.5 * x0, abs=0.01)
+    assert x_u.std().item() == pytest.approx((1 - abar_u) ** 0.5, rel=0.01)

@@ -96,6 +96,7 @@ class BridgeSchedule:
         self.n, self.beta_max = n_timestep, beta_max
         self._tables: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._full = None
+        self._on_device: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def row(self, peak: int) -> tuple[torch.Tensor, torch.Tensor]:
         if peak not in self._tables:
@@ -113,14 +114,30 @@ class BridgeSchedule:
             self._full = (torch.cat([pad, fwd, pad]), torch.cat([pad, bwd, pad]))
         return self._full
 
+    def _full_on(self, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The full tables on `device`, moved once and kept (no per-step host-to-device copies)."""
+        key = str(device)
+        if key not in self._on_device:
+            fwd, bwd = self.full()
+            self._on_device[key] = (fwd.to(device), bwd.to(device))
+        return self._on_device[key]
+
     def std(self, n: int, peak) -> tuple[torch.Tensor, torch.Tensor]:
         """(σ_n, σ̄_n) for `peak` (int → 0-d tensors; LongTensor map → tensors of the map's shape)."""
         if isinstance(peak, int):
             fwd, bwd = self.row(peak)
             return fwd[n], bwd[n]
-        fwd, bwd = self.full()
-        col_f, col_b = fwd[:, n].to(peak.device), bwd[:, n].to(peak.device)
-        return col_f[peak], col_b[peak]
+        fwd, bwd = self._full_on(peak.device)
+        return fwd[peak, n], bwd[peak, n]
+
+    def std_at_steps(self, steps: torch.Tensor, peak) -> tuple[torch.Tensor, torch.Tensor]:
+        """(σ, σ̄) at per-sample steps [B] (training), shaped to broadcast over [B, C, H, W] images."""
+        if isinstance(peak, int):
+            fwd, bwd = self.row(peak)
+            return fwd.to(steps.device)[steps].view(-1, 1, 1, 1), bwd.to(steps.device)[steps].view(-1, 1, 1, 1)
+        fwd, bwd = self._full_on(peak.device)
+        idx = steps.view(-1, 1, 1, 1).expand_as(peak)
+        return fwd[peak, idx], bwd[peak, idx]
 
 
 def network_times(n_timestep: int = 1000) -> torch.Tensor:

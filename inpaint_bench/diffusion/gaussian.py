@@ -1,7 +1,7 @@
 """Gaussian (DDPM/DDIM) diffusion algebra shared by RePaint, DDNM and IS-Diff; pure functions on ᾱ tables.
 
-Ho et al. 2020 (DDPM), Nichol & Dhariwal 2021 (learned σ), Song et al. 2021 (DDIM). Tensors ᾱ are float64 on
-the host; `at(table, t, x)` picks per-sample values shaped to broadcast over images.
+Ho et al. 2020 (DDPM), Nichol & Dhariwal 2021 (learned σ), Song et al. 2021 (DDIM). The ᾱ tables are float64
+NumPy arrays on the host; each step reads Python floats from them, so no tensor is allocated for a coefficient.
 """
 
 from __future__ import annotations
@@ -56,10 +56,6 @@ class GaussianSchedule:
         return 1.0 if t < 0 else float(self.alphas_cumprod[t])
 
 
-def at(table: np.ndarray, t: int, x: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(float(table[t]), dtype=x.dtype, device=x.device)
-
-
 def q_sample(x0, abar: float, noise):
     """x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (forward diffusion in closed form)."""
     return math.sqrt(abar) * x0 + math.sqrt(1 - abar) * noise
@@ -78,16 +74,21 @@ def ddpm_step(schedule: GaussianSchedule, x_t, x0, t: int, noise, model_var=None
     """Sample p(x_{t−1} | x_t, x̂0): the DDPM posterior mean, with the learned-range variance when the network
     predicts one (`model_var` ∈ [−1, 1], Improved DDPM Eq 15) and the clipped posterior variance otherwise.
     No noise is added at t = 0."""
-    mean = at(schedule.posterior_mean_coef1, t, x_t) * x0 + at(schedule.posterior_mean_coef2, t, x_t) * x_t
+    mean = float(schedule.posterior_mean_coef1[t]) * x0 + float(schedule.posterior_mean_coef2[t]) * x_t
     if t == 0:
         return mean
-    min_log = at(schedule.posterior_log_variance_clipped, t, x_t)
+    min_log = float(schedule.posterior_log_variance_clipped[t])
     if model_var is None:
-        log_var = min_log
-    else:
-        frac = (model_var + 1) / 2
-        log_var = frac * math.log(schedule.betas[t]) + (1 - frac) * min_log
+        return mean + math.exp(0.5 * min_log) * noise
+    frac = (model_var + 1) / 2
+    log_var = frac * math.log(schedule.betas[t]) + (1 - frac) * min_log
     return mean + torch.exp(0.5 * log_var) * noise
+
+
+def renoise(x_t, abar_t: float, abar_up: float, noise):
+    """q(x_up | x_t) = N(√(ᾱ_up/ᾱ_t) x_t, 1 − ᾱ_up/ᾱ_t): jump from level t up to a noisier level in one draw."""
+    ratio = abar_up / abar_t
+    return math.sqrt(ratio) * x_t + math.sqrt(1 - ratio) * noise
 
 
 def undo_step(schedule: GaussianSchedule, x_prev, t: int, noise):

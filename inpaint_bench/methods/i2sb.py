@@ -52,21 +52,12 @@ class BridgeMethod(EMATrained, InpaintMethod):
     def peak(self, image, mask, training: bool = False):
         return self.schedule.n // 2
 
-    def _std_at(self, steps: torch.Tensor, peak) -> tuple[torch.Tensor, torch.Tensor]:
-        """(σ, σ̄) at per-sample steps [B], shaped to broadcast over images."""
-        if isinstance(peak, int):
-            fwd, bwd = self.schedule.row(peak)
-            return fwd.to(steps.device)[steps].view(-1, 1, 1, 1), bwd.to(steps.device)[steps].view(-1, 1, 1, 1)
-        fwd, bwd = self.schedule.full()
-        idx = steps.view(-1, 1, 1, 1).expand_as(peak)
-        return fwd.to(peak.device)[peak, idx], bwd.to(peak.device)[peak, idx]
-
     # ---- training: Algorithm 1 / Eq 12 -------------------------------------------------------------------------
     def bridge_loss(self, x0, mask, peak) -> torch.Tensor:
         b = len(x0)
         x1 = (1 - mask) * x0 + mask * torch.randn_like(x0)
         steps = torch.randint(0, self.schedule.n, (b,), device=x0.device)
-        std_fwd, std_bwd = self._std_at(steps, peak)
+        std_fwd, std_bwd = self.schedule.std_at_steps(steps, peak)
         noise = None if self.hparams.ot_ode else torch.randn_like(x0)
         xt = bridge.bridge_posterior(x0, x1, std_fwd, std_bwd, noise)  # Eq 11
         label = (xt - x0) / std_fwd  # Eq 12 target

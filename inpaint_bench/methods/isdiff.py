@@ -136,7 +136,7 @@ def isdiff_repaint(checkpoint="tiny", arch: str = "adm", ddim_steps: int = 100, 
                    t_check: int = 300, t_step: int = 100, max_attempts: int = 3, dce_threshold: float = 4.6,
                    gmm_components: int = 3, seed_sigma: float = 0.05) -> ISDiff:
     """IS-Diff over RePaint with DDIM-100 (η = 0)."""
-    base = RePaint(checkpoint=checkpoint, arch=arch, sampler="ddim", ddim_steps=ddim_steps)
+    base = RePaint(checkpoint=checkpoint, arch=arch, sampler="ddim", ddim_steps=ddim_steps, jump_n_sample=1)
     return ISDiff(base, t_start, t_check, t_step, max_attempts, dce_threshold, gmm_components, seed_sigma)
 
 

@@ -6,7 +6,8 @@ Official code: github.com/andreas128/RePaint. Equation map:
   Eq 10  x_{t−1} = m ⊙ known + (1−m) ⊙ unknown    RePaint.sample (suite mask: 1 = hole)
   Alg 1  resampling: x_t ~ N(√(1−β_t) x_{t−1}, β_t) diffusion/gaussian.py: undo_step, repaint_jump_schedule
 Defaults from the official configs: 250 respaced steps, jump length 10, 10 resamplings (≈ 2,410 NFE), clipped x̂0.
-`sampler="ddim"`: the DDIM-100 variant IS-Diff compares against (η = 0, known region injected each step).
+`sampler="ddim"`: the DDIM-100 variant IS-Diff compares against (η = 0, known region injected each step); the
+jump parameters then count DDIM steps (`jump_n_sample: 1` for plain DDIM).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class RePaint(DiffusionPrior):
             self.times = G.repaint_jump_schedule(t_T, jump_length, jump_n_sample)
         else:
             self.sched = self.schedule
-            self.times = ddim_times(self.schedule.n, ddim_steps)
+            self.times = ddim_times(self.schedule.n, ddim_steps, jump_length, jump_n_sample)
 
     def known_at(self, image, t, generators):
         """Eq 8: the known pixels diffused to level t (clean at t < 0)."""
@@ -43,8 +44,7 @@ class RePaint(DiffusionPrior):
                 if self.hparams.sampler == "ddpm":
                     x = G.undo_step(self.sched, x, t_next, self.noise(x, generators))
                 else:  # jump up over DDIM steps: diffuse x_t to t_next in closed form
-                    ratio = self.sched.abar(t_next) / self.sched.abar(t)
-                    x = ratio**0.5 * x + (1 - ratio) ** 0.5 * self.noise(x, generators)
+                    x = G.renoise(x, self.sched.abar(t), self.sched.abar(t_next), self.noise(x, generators))
                 continue
             x = mask * x + (1 - mask) * self.known_at(image, t, generators)  # Eq 10
             eps, var = self.model_out(x, t, self.sched)
