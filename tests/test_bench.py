@@ -44,9 +44,20 @@ class Half(InpaintMethod):
         return torch.where(mask.bool(), torch.full_like(image, 0.5), image)
 
 
+class Stalls(Half):
+    """Like Half, but when $STALL_FILE is set it creates that file and hangs: a sweep that is killed mid-cell."""
+
+    def inpaint(self, image, mask, generator=None):
+        if os.environ.get("STALL_FILE"):
+            Path(os.environ["STALL_FILE"]).touch()
+            time.sleep(3600)
+        return super().inpaint(image, mask, generator)
+
+
 if "test_explodes" not in METHODS:
     METHODS.register("test_explodes")(Explodes)
     METHODS.register("test_half")(Half)
+    METHODS.register("test_stalls")(Stalls)
 
 
 class Rows(HTMLParser):
@@ -115,22 +126,24 @@ def _cli(*args):
 
 
 def test_killed_sweep_resumes_without_recomputing(tmp_path):
-    path = sweep_file(tmp_path, methods=["mean_fill", "test_half"], metrics=["psnr", "ssim"])
-    # test_half is registered by this test module only: run the sweep through a tiny wrapper that imports it
+    path = sweep_file(tmp_path, methods=["mean_fill", "test_stalls"], metrics=["psnr", "ssim"])
+    # test_stalls is registered by this test module only: run the sweep through a tiny wrapper that imports it
     runner = tmp_path / "run.py"
     runner.write_text(f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_bench\n"
                       "from inpaint_bench.cli import main; sys.exit(main(sys.argv[1:]))\n")
     cmd = [sys.executable, str(runner), "sweep", str(path), "--results", str(tmp_path / "r"), "--no-wandb",
            "--no-progress", "--accelerator", "cpu"]
-    cells = tmp_path / "r" / "tiny" / "cells"
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cells, stall = tmp_path / "r" / "tiny" / "cells", tmp_path / "stalled"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "STALL_FILE": str(stall)})
     deadline = time.time() + 300
-    while time.time() < deadline and not (cells.is_dir() and any(cells.glob("*.json"))):
+    while time.time() < deadline and not stall.exists() and proc.poll() is None:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # killed while a test_stalls cell is half done
     proc.wait()
+    assert stall.exists(), "the sweep never reached the stalling cell"
     done = {p.name: p.stat().st_mtime_ns for p in cells.glob("*.json")}
-    assert 1 <= len(done) < 4, "the sweep was killed after its first cell"
+    assert 1 <= len(done) < 4
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("skip (done)") == len(done)
