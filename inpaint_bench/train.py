@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .methods.training import CHECKPOINT_DIR, TRAIN_MASKS, export_unet
 
-TRAINABLE = ("i2sb", "asyncdsb", "ddpm")  # ddpm: the prior of repaint, ddnm and isdiff_*
+TRAINABLE = ("i2sb", "asyncdsb", "ddpm", "irsde", "strdiffusion")  # ddpm: the prior of repaint, ddnm, isdiff_*
+OPTIMIZER_STEPS = {"asyncdsb": 3, "strdiffusion": 3}  # manual optimisation: Lightning counts every step()
 
 
 def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: int = 1000, batch_size: int = 16,
@@ -32,6 +33,8 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
     extra = {"checkpoint": None}
     if method == "asyncdsb":
         extra["gradient_checkpoint"] = None
+    if method == "strdiffusion":
+        extra.update(structure_checkpoint=None, discriminator_checkpoint=None)
     if lr is not None:
         extra["lr"] = lr
     if method == "ddpm":
@@ -59,16 +62,18 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
         offline = not os.environ.get("WANDB_API_KEY")
         loggers.append(WandbLogger(project="inpaint-bench", name=f"train-{method}", save_dir=str(out), offline=offline))
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4))
-    # with manual optimisation Lightning counts every optimizer.step(): AsyncDSB steps three per batch
-    optimizer_steps = 3 if method == "asyncdsb" else 1
+    optimizer_steps = OPTIMIZER_STEPS.get(method, 1)
     trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices, logger=loggers,
                         callbacks=[ckpt], enable_model_summary=False, log_every_n_steps=10, deterministic=False)
     last = out / "checkpoints" / "last.ckpt"
     trainer.fit(model, datamodule=dm, ckpt_path=str(last) if resume and last.exists() else None)
     folder = CHECKPOINT_DIR if export_tiny else out
+    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed}
+    if hasattr(model, "export_weights"):  # IR-SDE and StrDiffusion (StrDiffusion writes three files)
+        return model.export_weights(folder, export_tiny, meta)
     net = model.ema.module if model.training_happened else model.net  # the EMA weights are what ships
     path = export_unet(net, folder / f"{method}_tiny.safetensors" if export_tiny else folder / f"{method}.safetensors",
-                       {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed})
+                       meta)
     if method == "asyncdsb":
         from .methods.training import pin_shipped
         from .nets.checkpoints import save_safetensors

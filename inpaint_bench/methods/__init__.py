@@ -1,6 +1,6 @@
 """Inpainting methods, one file each, behind one contract (`InpaintMethod.inpaint`) and one registry."""
 
-from . import asyncdsb, classical, ddnm, i2sb, isdiff, repaint  # noqa: F401  (registering the methods)
+from . import asyncdsb, classical, ddnm, i2sb, irsde, isdiff, repaint, strdiffusion  # noqa: F401  (registering)
 from .base import InpaintMethod, MethodOutputError, run_inpaint
 from .registry import METHODS, build
 

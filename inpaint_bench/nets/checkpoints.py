@@ -110,3 +110,25 @@ def load_unet(checkpoint: str | Path | None, config=None, official_config=None, 
     if checkpoint is not None:
         load_into(model, unet_state(read_state(checkpoint), model, use_ema=use_ema), source=str(checkpoint))
     return model
+
+
+def load_network(builder, config_cls, checkpoint: str | Path | None, config=None, official_config=None) -> nn.Module:
+    """Build `builder(config)` and fill it from `checkpoint` (None → random init), for the non-ADM networks.
+
+    The config comes from, in order: `config` given explicitly (a dataclass or dict), the `unet_config` stored in
+    a suite safetensors file, or `official_config` (the published architecture, for foreign checkpoints).
+    Official `.pth` files are plain state dicts, possibly saved from `DataParallel` (`module.` prefixes).
+    """
+    import json
+
+    if isinstance(config, dict):
+        config = config_cls(**config)
+    if checkpoint is not None and Path(checkpoint).suffix == ".safetensors" and config is None:
+        meta = safetensors_metadata(checkpoint)
+        if "unet_config" in meta:
+            config = config_cls(**json.loads(meta["unet_config"]))
+    model = builder(config or official_config)
+    if checkpoint is not None:
+        state = {k.removeprefix("module."): v for k, v in read_state(checkpoint).items()}
+        load_into(model, state, source=str(checkpoint))
+    return model

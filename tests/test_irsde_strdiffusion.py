@@ -1,0 +1,291 @@
+"""IR-SDE and StrDiffusion: the SDE's closed forms, Eq 4/10/24, the oracle sampler, Canny, Algorithm 1, training,
+official key layouts."""
+
+import math
+
+import pytest
+import torch
+
+from inpaint_bench.diffusion import IRSDESchedule, irsde_thetas, structure_guided_target
+from inpaint_bench.diffusion.noise import sample_generators
+from inpaint_bench.methods.irsde import IRSDE, l1_weighted, to_unit, white_hole
+from inpaint_bench.methods.strdiffusion import StrDiffusion, adaptive_resample, canny_structure
+from inpaint_bench.nets.discriminator import DiscriminatorConfig, TimeDiscriminator
+from inpaint_bench.nets.irsde_unet import ConditionalUNet, IRUNetConfig
+
+SMALL = IRUNetConfig(3, 3, nf=8, depth=2, attn_heads=1, attn_dim_head=8)
+SMALL_TEXTURE = IRUNetConfig(3, 3, nf=8, depth=2, guide_channels=1, attn_heads=1, attn_dim_head=8)
+SMALL_STRUCTURE = IRUNetConfig(1, 1, nf=8, depth=2, attn_heads=1, attn_dim_head=8)
+SMALL_D = {"nc": 4, "ngf": 4, "t_emb_dim": 16}
+
+
+def untrained_strdiffusion(**kw):
+    return StrDiffusion(checkpoint=None, structure_checkpoint=None, discriminator_checkpoint=None,
+                        net=SMALL_TEXTURE.to_dict(), structure_net=SMALL_STRUCTURE.to_dict(),
+                        discriminator_net=SMALL_D, **kw)
+
+
+def test_theta_schedule_matches_the_official_definition():
+    s = irsde_thetas(100)
+    thetas, cumsum = s["thetas"], s["thetas_cumsum"]
+    assert thetas.shape == cumsum.shape == s["sigmas"].shape == (101,)
+    x = torch.arange(103, dtype=torch.float64)
+    abar = torch.cos((x / 102 + 0.008) / 1.008 * math.pi / 2) ** 2
+    assert torch.allclose(thetas, 1 - abar[1:-1] / abar[0])  # cosine over T + 2 points, both ends cut
+    assert cumsum[0] == 0 and torch.allclose(cumsum[1:], torch.cumsum(thetas, 0)[1:] - thetas[0])
+    assert math.exp(-cumsum[-1].item() * s["dt"]) == pytest.approx(0.005)  # mean fully reverted at T
+    assert torch.allclose(s["sigmas"] ** 2, 2 * (30 / 255) ** 2 * thetas)  # σ_t² = 2λ²θ_t
+
+
+@pytest.mark.parametrize("t", [150, 600, 1000])
+def test_forward_closed_form_matches_an_euler_maruyama_simulation(t):
+    sde = IRSDESchedule(T=1000)  # small steps: Euler–Maruyama's bias is ~1 %
+    gen = torch.Generator().manual_seed(0)
+    x0, mu = torch.full((40000,), 0.9), torch.full((40000,), 0.2)
+    x = x0.clone()
+    for s in range(1, t + 1):
+        x = sde.forward_step(x, mu, s, torch.randn(x.shape, generator=gen))
+    mean, std = sde.mean(x0, mu, t)[0].item(), sde.std(t, x0).item()
+    assert x.mean().item() == pytest.approx(mean, abs=0.02 * abs(mean - 0.2) + 4 * std / 200)
+    assert x.std().item() == pytest.approx(std, rel=0.03)
+
+
+def test_optimal_reverse_state_is_the_gaussian_posterior_mode():
+    """Eq 4 against a direct product of q(x_t | x_{t−1}) and q(x_{t−1} | x0)."""
+    sde = IRSDESchedule(T=100)
+    gen = torch.Generator().manual_seed(1)
+    x0, mu, xt = (torch.rand(5, 3, 4, 4, generator=gen, dtype=torch.float64) for _ in range(3))
+    t = torch.tensor([1, 2, 17, 50, 100])
+    a = torch.exp(-sde.tables["thetas"][t] * sde.dt).view(-1, 1, 1, 1)  # one step: x_t = μ + a(x_{t−1} − μ) + …
+    lam2 = sde.max_sigma**2
+    var_step = lam2 * (1 - a**2)
+    prior_mean, prior_var = sde.mean(x0, mu, t - 1), sde.std(t - 1, x0) ** 2
+    # maximise N(x_t; μ + a(x − μ), var_step) · N(x; prior_mean, prior_var) over x
+    precision = a**2 / var_step + 1 / prior_var.clamp_min(1e-30)
+    mode = (a * (xt - mu + a * mu) / var_step + prior_mean / prior_var.clamp_min(1e-30)) / precision
+    mode = torch.where(t.view(-1, 1, 1, 1) == 1, x0, mode)  # t − 1 = 0: the prior is a point mass at x0
+    assert torch.allclose(sde.optimal_reverse(xt, x0, mu, t), mode, atol=1e-9)
+
+
+def test_eq24_equals_eq20_with_the_optimal_structure_state():
+    """The supplement's algebra: Eq 20 with x*_{t−1} from Eq 21 simplifies to Eq 24."""
+    texture, structure = IRSDESchedule(T=100), IRSDESchedule(T=100, schedule="linear")
+    gen = torch.Generator().manual_seed(2)
+    x0, mu_x, xt = (torch.rand(4, 1, 6, 6, generator=gen) for _ in range(3))
+    y0, mu_y = (torch.rand(4, 3, 6, 6, generator=gen) for _ in range(2))
+    t = torch.tensor([2, 10, 60, 100])
+    x_star = structure.optimal_reverse(xt, x0, mu_x, t)  # Eq 21
+    theta_before = texture.decay(t - 1, y0)
+    delta_before = structure.decay(t - 1, x0)
+    eq20 = ((1 - theta_before**2) * (x_star - mu_x) / (1 - delta_before**2)
+            - (1 - theta_before**2) * delta_before * (x0 - mu_x) / (1 - delta_before**2)
+            + theta_before * (y0 - mu_y) + mu_y)
+    assert torch.allclose(structure_guided_target(texture, structure, xt, x0, mu_x, y0, mu_y, t), eq20, atol=1e-5)
+
+
+class Oracle(torch.nn.Module):
+    """ε(x_t, μ, t) = the true noise of x_t given the clean x0: the reverse SDE must then land on x0."""
+
+    def __init__(self, sde, x0):
+        super().__init__()
+        self.sde, self.x0, self.calls = sde, x0, 0
+
+    def forward(self, xt, mu, t, guide=None):
+        self.calls += 1
+        t = int(t.reshape(-1)[0])
+        return (xt - self.sde.mean(self.x0, mu, t)) / self.sde.std(t, xt)
+
+
+def oracle_batch():
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 8:24, 8:24] = 1
+    return image, mask
+
+
+def test_irsde_with_an_oracle_network_recovers_the_image():
+    image, mask = oracle_batch()
+    method = IRSDE(checkpoint=None, net=SMALL.to_dict(), T=100)
+    method.net = Oracle(method.sde, to_unit(image, mask)[0])
+    out = method.inpaint(image * (1 - mask), mask, sample_generators(0, ["a", "b"]))
+    hole = mask.expand_as(out).bool()
+    assert (out - image)[hole].abs().mean() < 0.02
+    assert method.nfe == 100 == method.net.calls
+
+
+def test_strdiffusion_with_oracle_networks_recovers_the_image_and_counts_resampling_nfe():
+    image, mask = oracle_batch()
+    method = untrained_strdiffusion(T=40, jump=3, resample=2, u_max=4, u_min=4)  # every iteration accepted
+    y0, keep = to_unit(image, mask)
+    method.net = Oracle(method.sde, y0)
+    x0, _ = method.structures(y0, keep, full=True)
+    method.structure_net = Oracle(method.structure_sde, x0)
+    out = method.inpaint(image * (1 - mask), mask, sample_generators(0, ["a", "b"]))
+    assert (out - image)[mask.expand_as(out).bool()].abs().mean() < 0.03
+    resampled = [t for t in range(40, 0, -1) if method.resampling_at(t)]
+    assert resampled == [40, 38, 36, 34, 32, 30, 28, 26, 24, 22, 20, 18]  # early stage, every 2nd step, t > 0.4T
+    extra = sum((min(3, 40 - t + 1) + 1) * 3 for t in resampled)  # (jump + texture) × (u_max − 1) iterations
+    assert method.nfe == 2 * 40 + extra == method.net.calls + method.structure_net.calls
+    assert method.discriminator_evals == 4 * len(resampled)  # Δ and one score per iteration
+
+
+def test_resampling_off_costs_exactly_two_networks_per_step():
+    image, mask = oracle_batch()
+    method = untrained_strdiffusion(T=10, resampling=False)
+    method.inpaint(image * (1 - mask), mask)
+    assert method.nfe == 20 and method.discriminator_evals == 0
+
+
+def test_adaptive_resampling_accepts_and_rejects_exactly_per_algorithm_1():
+    x0, y0 = torch.zeros(3, 1, 2, 2), torch.zeros(3, 3, 2, 2)
+    scores = {1: [9.0, 2.0, 1.0], 2: [4.0, 3.0, 7.0], 3: [3.0, 0.5, 0.5], 4: [8.9, 0.1, 0.1], 5: [9.5, 0.0, 0.0]}
+    calls = []
+
+    def propose(u):
+        calls.append(u)
+        return torch.full_like(x0, float(u)), torch.full_like(y0, float(u))
+
+    def score(y, x):
+        return torch.tensor(scores[int(x[0, 0, 0, 0])])
+
+    delta = torch.tensor([5.0, 5.0, 0.0])
+    x, y, final_delta, runs = adaptive_resample(x0, y0, delta, propose, score, u_max=6, u_min=2)
+    # image 0: u=1 forced (Δ ← 9); 4, 3, 8.9 < 9 accepted; 9.5 rejected → ends at u = 4
+    # image 1: u=1 forced (Δ ← 2); 3 ≥ 2 rejected → stays at u = 1, even though later scores are lower
+    # image 2: u=1 forced (Δ ← 1); 7 rejected → u = 1
+    assert x[:, 0, 0, 0].tolist() == [4.0, 1.0, 1.0] and y[:, 0, 0, 0].tolist() == [4.0, 1.0, 1.0]
+    assert final_delta.tolist() == [9.0, 2.0, 1.0]
+    assert calls == [1, 2, 3, 4, 5] and runs == 5  # stops as soon as no image is still resampling
+
+    calls.clear()
+    x, _, _, runs = adaptive_resample(x0, y0, torch.tensor([5.0, 5.0, 0.0]), propose, score, u_max=6, u_min=1)
+    # pure Algorithm 1 (no forced phase): S < Δ = 5 → image 0 rejects at u=1 (9), image 1 runs 1, 2, 3, 4, 5
+    assert x[:, 0, 0, 0].tolist() == [0.0, 5.0, 0.0] and runs == 5
+
+
+def test_strdiffusion_images_do_not_depend_on_their_batch():
+    image, mask = oracle_batch()
+    torch.manual_seed(3)
+    method = untrained_strdiffusion(T=8, jump=2, resample=1, u_max=4, u_min=2, resample_until=0.0)
+    both = method.inpaint(image * (1 - mask), mask, sample_generators(0, ["a", "b"]))
+    nfe_both = method.nfe
+    one = method.inpaint(image[1:] * (1 - mask[1:]), mask[1:], sample_generators(0, ["b"]))
+    assert torch.allclose(both[1:], one, atol=1e-5)
+    assert nfe_both >= method.nfe > 16
+
+
+def test_canny_structure_of_a_square_lies_on_its_outline():
+    for size in (256, 64):
+        image = torch.zeros(1, 3, size, size)
+        lo, hi = size // 4, 3 * size // 4
+        image[:, :, lo:hi, lo:hi] = 1
+        edges = canny_structure(image, sigma=3.0)[0, 0]
+        assert set(edges.unique().tolist()) == {0.0, 1.0}
+        ys, xs = torch.nonzero(edges, as_tuple=True)
+        dist = torch.minimum(torch.minimum((ys - lo).abs(), (ys - hi + 1).abs()),
+                             torch.minimum((xs - lo).abs(), (xs - hi + 1).abs()))
+        inside = (ys >= lo - 2) & (ys <= hi + 1) & (xs >= lo - 2) & (xs <= hi + 1)
+        assert bool((dist <= 1).all() and inside.all())  # every edge pixel on the outline
+        assert len(ys) >= 0.8 * 4 * (hi - lo)  # and the outline is (nearly) closed
+    assert canny_structure(torch.full((1, 3, 64, 64), 0.5)).sum() == 0  # a flat image has no structure
+
+
+def _losses_after(method, loss_fn, opt, steps):
+    before = loss_fn()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn().backward()
+        opt.step()
+    return before.item(), loss_fn().item()
+
+
+def test_irsde_and_strdiffusion_losses_decrease_on_tiny_data():
+    image, mask = oracle_batch()
+    y0, keep = to_unit(image, mask)
+    steps = torch.tensor([30, 70])
+    irsde = IRSDE(checkpoint=None, net=SMALL.to_dict())
+
+    def irsde_loss():
+        torch.manual_seed(0)
+        return irsde.texture_loss(y0, keep, steps)
+
+    before, after = _losses_after(irsde, irsde_loss, torch.optim.Adam(irsde.net.parameters(), 3e-3), 30)
+    assert after < 0.9 * before
+
+    strd = untrained_strdiffusion()
+    for k, net in ((0, strd.structure_net), (1, strd.net)):  # Eq 10 structure loss, Eq 13 texture loss
+
+        def str_loss(k=k):
+            torch.manual_seed(0)
+            return strd.losses(y0, keep, steps)[k]
+
+        before, after = _losses_after(strd, str_loss, torch.optim.Adam(net.parameters(), 3e-3), 30)
+        assert after < 0.9 * before, k
+
+
+def test_texture_loss_weights_the_known_region_ten_times():
+    pred, target = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
+    keep = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    assert l1_weighted(pred, target, keep, 10.0).item() == pytest.approx((10 + 3) / 4)
+    assert white_hole(torch.zeros(1, 3, 2, 2), keep)[0, :, 1, 1].tolist() == [1.0, 1.0, 1.0]
+
+
+def _official_state(model, gen):
+    return {f"module.{k}": torch.randn(v.shape, generator=gen) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("official", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_official_checkpoint_layouts_load(tmp_path, official):
+    """Random state dicts with the official key layout (DataParallel `module.` prefix, .pth) load into the method."""
+    gen = torch.Generator().manual_seed(0)
+    texture = IRUNetConfig.official_texture() if official else SMALL_TEXTURE
+    structure = IRUNetConfig.official_structure() if official else SMALL_STRUCTURE
+    d_config = DiscriminatorConfig() if official else DiscriminatorConfig(**SMALL_D)
+    files = {}
+    for name, model in (("texture", ConditionalUNet(texture)), ("structure", ConditionalUNet(structure)),
+                        ("discriminator", TimeDiscriminator(d_config))):
+        files[name] = (tmp_path / f"{name}.pth", _official_state(model, gen))
+        torch.save(files[name][1], files[name][0])
+    extra = {} if official else {"net": texture.to_dict(), "structure_net": structure.to_dict(),
+                                 "discriminator_net": d_config.to_dict()}
+    method = StrDiffusion(checkpoint=files["texture"][0], structure_checkpoint=files["structure"][0],
+                          discriminator_checkpoint=files["discriminator"][0], T=400, **extra)
+    for name, net in (("texture", method.net), ("structure", method.structure_net),
+                      ("discriminator", method.discriminator)):
+        state = net.state_dict()
+        assert all(torch.equal(state[k.removeprefix("module.")], v) for k, v in files[name][1].items())
+    assert method.resampling == {"jump": 5, "resample": 5, "u_max": 6, "u_min": 3}  # the official T = 400 row
+
+
+def test_official_key_names():
+    """Key names of the official StrDiffusion/IR-SDE networks (built on the meta device: no memory)."""
+    with torch.device("meta"):
+        texture = ConditionalUNet(IRUNetConfig.official_texture()).state_dict()
+        structure = ConditionalUNet(IRUNetConfig.official_structure()).state_dict()
+        d = TimeDiscriminator().state_dict()
+    for key, shape in {"init_conv.weight": (64, 6, 7, 7), "time_mlp.1.weight": (256, 64),
+                       "downs.0.0.mlp.1.weight": (128, 256), "downs.0.2.fn.fn.to_qkv.weight": (384, 64, 1, 1),
+                       "downs.0.2.fn.norm.g": (1, 64, 1, 1), "downs.0.3.weight": (128, 64, 4, 4),
+                       "downs.0.4.conv_0.weight_orig": (128, 128, 3, 3), "downs.0.4.conv_0.weight_u": (128,),
+                       "downs.3.4.norm_1.mlp_gamma.weight": (1024, 16, 3, 3),
+                       "downs.0.4.norm_0.mlp_shared.0.weight": (16, 1, 3, 3), "mid_attn.fn.fn.to_out.1.g":
+                       (1, 1024, 1, 1), "ups.0.3.weight": (512, 1024, 3, 3), "ups.1.3.1.weight": (256, 512, 3, 3),
+                       "final_res_block.res_conv.weight": (64, 128, 1, 1), "final_conv.weight": (3, 64, 3, 3)}.items():
+        assert tuple(texture[key].shape) == shape, key
+    assert tuple(structure["init_conv.weight"].shape) == (64, 2, 7, 7) and "downs.0.4.conv_0.bias" not in structure
+    for key, shape in {"t_embed.main.0.weight": (256, 256), "start_conv.weight": (128, 4, 1, 1),
+                       "conv2.conv1.0.weight": (256, 128, 3, 3), "conv2.dense_t1.weight": (256, 256),
+                       "conv4.skip.0.weight": (512, 512, 1, 1), "final_conv.weight": (512, 513, 3, 3),
+                       "end_linear.weight": (1, 512)}.items():
+        assert tuple(d[key].shape) == shape, key
+
+
+def test_checkpoint_trained_for_another_T_is_refused(tmp_path):
+    method = IRSDE(checkpoint=None, net=SMALL.to_dict(), T=20)
+    path = method.export_weights(tmp_path, tiny=False, meta={})
+    assert IRSDE(checkpoint=path, T=20).net.config == SMALL
+    with pytest.raises(ValueError, match="trained with T = 20"):
+        IRSDE(checkpoint=path, T=100)
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        IRSDE(checkpoint=tmp_path / "missing.pth")
