@@ -135,6 +135,18 @@ CHECKPOINTS: dict[str, WeightFile] = {
         WeightFile("i2sb_inpaint_freeform2030", "i2sb_inpaint_freeform2030.pt", "cache",
                    "NVlabs/I2SB scripts/download_checkpoint.sh (inpaint-freeform2030 latest.pt, renamed)", None,
                    "i2sb on ImageNet freeform 20-30 %", "ADM 256 uncond, 3-channel output"),
+        WeightFile("strdiffusion_places2_texture", "strdiffusion_places2_texture.pth", "cache",
+                   "StrDiffusion README, Places2 T=400 (Baidu pan 1vxZ57te6TratZwKsuUYV8Q, code n8dr): texture.pth",
+                   None, "strdiffusion on Places2 (checkpoint=, T=400)", "IR-SDE ConditionalUNet nf64 depth4 + SPADE"),
+        WeightFile("strdiffusion_places2_structure", "strdiffusion_places2_structure.pth", "cache",
+                   "StrDiffusion README, Places2 T=400 (same archive): structure.pth", None,
+                   "strdiffusion on Places2 (structure_checkpoint=)", "IR-SDE ConditionalUNets nf64 depth4, 1 channel"),
+        WeightFile("strdiffusion_places2_discriminator", "strdiffusion_places2_discriminator.pth", "cache",
+                   "StrDiffusion README, Places2 T=400 (same archive): discriminator.pth", None,
+                   "strdiffusion on Places2 (discriminator_checkpoint=)", "DDGAN small discriminator nc4 ngf64"),
+        WeightFile("irsde_celebahq_inpainting", "irsde_celebahq_inpainting.pth", "cache",
+                   "image-restoration-sde README, inpainting (CelebA-HQ) pretrained model, renamed", None,
+                   "irsde on CelebA-HQ (checkpoint=, T=100)", "IR-SDE ConditionalUNet nf64 depth4"),
     ]
 }
 

@@ -9,8 +9,8 @@ from .bridge import (
     i2sb_betas,
     space_indices,
 )
-from .irsde import IRSDESchedule, irsde_thetas, structure_guided_target
 from .gaussian import GaussianSchedule, ddim_step, linear_betas, repaint_jump_schedule
+from .irsde import IRSDESchedule, irsde_thetas, structure_guided_target
 from .noise import per_sample_randn
 
 __all__ = [
