@@ -36,7 +36,8 @@ tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on the tiny 
 	$(BIN)/inpaint-bench train asyncdsb --dataset tiny --max-steps 500 --seed 0 --out runs/tiny --export-tiny --init i2sb_tiny
 	$(BIN)/inpaint-bench train ddpm --dataset tiny --max-steps 1200 --seed 0 --lr 2e-4 --out runs/tiny --export-tiny
 	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 700 --seed 0 --lr 3e-4 --out runs/tiny --export-tiny
-	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 400 --seed 0 --lr 3e-4 --out runs/tiny --export-tiny
+	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 800 --seed 1 --lr 1e-3 --out runs/tiny2 --export-tiny --init irsde_tiny
+	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 200 --seed 0 --lr 1e-3 --out runs/tiny --export-tiny
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor

@@ -177,3 +177,14 @@ def test_wandb_offline_run_directory_is_written(tmp_path, monkeypatch):
     run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=True, echo=lambda s: None)
     runs = list((tmp_path / "results").rglob("offline-run-*"))
     assert len(runs) >= 2  # the cell's run and the leaderboard run
+
+
+def test_channels_last_option_gives_the_same_numbers(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, methods=[{"name": "i2sb", "config": {"nfe": 3}}], masks=["wide"],
+                                  metrics=["psnr", "ssim"], limit=2))
+    fast = TrainerOptions(accelerator="cpu", devices=1, progress=False, channels_last=True)
+    a = run_sweep(sweep, ResultStore(tmp_path / "plain"), QUIET, wandb=False, echo=lambda s: None)
+    b = run_sweep(sweep, ResultStore(tmp_path / "cl"), fast, wandb=False, echo=lambda s: None)
+    ra, rb = (next((tmp_path / d / "tiny" / "cells").glob("*.json")) for d in ("plain", "cl"))
+    ma, mb = json.loads(ra.read_text())["metrics"], json.loads(rb.read_text())["metrics"]
+    assert a is not None and b is not None and ma["psnr"] == pytest.approx(mb["psnr"], rel=1e-4)

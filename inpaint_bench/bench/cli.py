@@ -17,6 +17,8 @@ def _trainer_args(p) -> None:
     p.add_argument("--strategy", default="auto", help="e.g. ddp (gloo on CPU)")
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--precision", default=None, help="e.g. bf16-mixed on GPUs")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format (faster convs on GPUs)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the method's networks")
     p.add_argument("--no-wandb", action="store_true", help="do not log to W&B (offline logging is the default)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -25,7 +27,8 @@ def _trainer(a):
     from .runner import TrainerOptions
 
     devices = a.devices if a.devices == "auto" else int(a.devices)
-    return TrainerOptions(a.accelerator, devices, a.strategy, a.num_nodes, a.precision, not a.no_progress)
+    return TrainerOptions(a.accelerator, devices, a.strategy, a.num_nodes, a.precision, not a.no_progress,
+                          a.channels_last, a.compile)
 
 
 def _sweep(a) -> int:

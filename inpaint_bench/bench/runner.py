@@ -22,8 +22,22 @@ class TrainerOptions:
     devices: int | str = 1
     strategy: str = "auto"
     num_nodes: int = 1
-    precision: str | None = None
+    precision: str | None = None  # Lightning precision, e.g. "bf16-mixed" (autocast) on GPUs
     progress: bool = True
+    channels_last: bool = False
+    compile: bool = False
+
+    def prepare(self, method):
+        """Apply the GPU options to a method's networks (channels_last, torch.compile); no-ops by default."""
+        import torch
+
+        if self.channels_last:
+            method = method.to(memory_format=torch.channels_last)
+        if self.compile:
+            for name, child in list(method.named_children()):
+                if name in ("net", "structure_net"):
+                    setattr(method, name, torch.compile(child))
+        return method
 
 
 def needed_weights(protocol) -> list[str]:
@@ -87,7 +101,7 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
     try:
         dm = _datamodule(cell)
         untrained = use_untrained(p)
-        method = methods.build(cell.method.name, **cell.method.config)
+        method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
         if ":" not in cell.mask:
             method.for_mask(masks.spec(cell.mask).family)
         suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained, reference=_reference(dm, cell, untrained),
