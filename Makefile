@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATASET ?= tiny
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint bench smoke masks doctor tiny-checkpoints clean
+.PHONY: help install test test-slow lint bench smoke perf masks doctor tiny-checkpoints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on the tiny 
 	$(BIN)/inpaint-bench train ddpm --dataset tiny --max-steps 1200 --seed 0 --lr 2e-4 --out runs/tiny --export-tiny
 	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 700 --seed 0 --lr 3e-4 --out runs/tiny --export-tiny
 	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 800 --seed 1 --lr 1e-3 --out runs/tiny2 --export-tiny --init irsde_tiny
-	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 200 --seed 0 --lr 1e-3 --out runs/tiny --export-tiny
+	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 200 --seed 0 --lr 1e-3 --out runs/tiny3 --export-tiny --method-config '{target: eq4, ema_decay: 0.95}'
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor
@@ -48,6 +48,9 @@ bench: $(STAMP)  ## sweep benchmarks/$(DATASET).yaml (default: the tiny dataset 
 
 smoke: $(STAMP)  ## CI smoke sweep: tiny dataset, 4 images, every method path, no W&B
 	$(BIN)/inpaint-bench sweep benchmarks/smoke.yaml --results results/smoke --no-wandb --no-progress
+
+perf: $(STAMP)  ## measure harness overhead, cost, metric throughput, DDP scaling, masks → benchmarks/results/perf.md
+	$(BIN)/python benchmarks/perf.py
 
 clean:  ## remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -161,7 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats and images (a smoke run of the script)")
     args = parser.parse_args()
-    repeats = 1 if args.quick else 3
+    repeats = 1 if args.quick else 2
     lines = ["# Performance (`make perf`)", "",
              f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads; "
              f"{time.strftime('%Y-%m-%d')}. GPU numbers: pending (no GPU was lent to this run).", "",

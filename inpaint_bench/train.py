@@ -19,7 +19,7 @@ OPTIMIZER_STEPS = {"asyncdsb": 3, "strdiffusion": 3}  # manual optimisation: Lig
 def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: int = 1000, batch_size: int = 16,
           out: Path = Path("runs/train"), seed: int = 0, resume: bool = False, wandb: bool = False,
           accelerator: str = "auto", devices="auto", export_tiny: bool = False, lr: float | None = None,
-          data_root: str | None = None, init: str | None = None):
+          data_root: str | None = None, init: str | None = None, method_config: dict | None = None):
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -37,6 +37,7 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
         extra.update(structure_checkpoint=None, discriminator_checkpoint=None)
     if lr is not None:
         extra["lr"] = lr
+    extra.update(method_config or {})
     if method == "ddpm":
         from .methods.ddpm_prior import DDPMPrior
 
@@ -68,7 +69,7 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
     last = out / "checkpoints" / "last.ckpt"
     trainer.fit(model, datamodule=dm, ckpt_path=str(last) if resume and last.exists() else None)
     folder = CHECKPOINT_DIR if export_tiny else out
-    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed}
+    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, **(method_config or {})}
     if hasattr(model, "export_weights"):  # IR-SDE and StrDiffusion (StrDiffusion writes three files)
         return model.export_weights(folder, export_tiny, meta)
     net = model.ema.module if model.training_happened else model.net  # the EMA weights are what ships
@@ -101,11 +102,15 @@ def add_parser(sub) -> None:
     p.add_argument("--accelerator", default="auto")
     p.add_argument("--devices", default="auto")
     p.add_argument("--export-tiny", action="store_true", help="write the shipped tiny checkpoint in the package")
+    p.add_argument("--method-config", default=None, help="extra method config as YAML, e.g. '{target: eq4}'")
     p.add_argument("--init", default=None, help="warm-start the UNet from a checkpoint (path, registry key, or i2sb_tiny)")
 
     def run(a) -> int:
+        import yaml
+
         path = train(a.method, a.dataset, a.mask, a.max_steps, a.batch_size, a.out, a.seed, a.resume, a.wandb,
-                     a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root, a.init)
+                     a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root, a.init,
+                     yaml.safe_load(a.method_config) if a.method_config else None)
         print(f"exported {path}")
         return 0
 

@@ -166,7 +166,8 @@ def test_two_ddp_processes_equal_one(tmp_path):
     assert a["n_images"] == b["n_images"] == 5 and b["devices"] == 2
     assert a["metrics"]["psnr"] == b["metrics"]["psnr"] and a["metrics"]["ssim"] == b["metrics"]["ssim"]
     for k in ("lpips", "fid"):
-        assert b["metrics"][k] == pytest.approx(a["metrics"][k], rel=1e-6)
+        # batch 3 vs 2 changes float32 rounding in the features; FID of 5 images in 2048-d amplifies it to ~1e-6
+        assert b["metrics"][k] == pytest.approx(a["metrics"][k], rel=1e-5)
 
 
 def test_wandb_offline_run_directory_is_written(tmp_path, monkeypatch):

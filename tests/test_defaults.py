@@ -39,37 +39,25 @@ def test_method_inpaints_the_tiny_dataset_from_its_shipped_default(name):
     assert torch.isfinite(out).all()
     assert torch.equal(out[~hole], b["image"][~hole])
     if name in UNDERTRAINED:
-        assert noise_prediction_error(method, b) < 0.25 and method.nfe >= 2 * method.sde.T // 2
+        assert trained_loss_ratio(name, b) < 0.5 and method.nfe >= method.sde.T
     else:
         assert error < 0.75 * noise_error, (error, noise_error)
     if name in LEARNED:
         assert method.nfe > 0
 
 
-@torch.inference_mode()
-def noise_prediction_error(method, b, fraction: float = 0.9) -> float:
-    """Mean |ε̂ − ε| / mean |ε| of the shipped network at t = fraction·T (an untrained network scores ~1 or worse)."""
-    from inpaint_bench.methods.irsde import to_unit, white_hole
+@torch.no_grad()
+def trained_loss_ratio(name, b) -> float:
+    """The Eq 4 reverse-state loss of the shipped texture network ÷ that of a freshly initialised one (same batch,
+    same times, same noise): far below 1 once the shipped network has learned."""
+    from inpaint_bench.methods.irsde import to_unit
 
-    torch.manual_seed(0)
     y0, keep = to_unit(b["image"], b["mask"])
-    mu = white_hole(y0, keep)
-    t = torch.full((len(y0),), int(fraction * method.sde.T))
-    noise = torch.randn_like(y0)
-    yt = method.sde.sample(y0, mu, t, noise)
-    guide = ()
-    if hasattr(method, "structure_net"):
-        x0, mu_x = method.structures(y0, keep, full=True)
-        xt = method.structure_sde.sample(x0, mu_x, t, torch.randn_like(x0))
-        guide = (method.structure_sde.optimal_reverse(xt, x0, mu_x, t),)
-    eps = method.net.eval()(yt, mu, method.times[t], *guide)
-    return ((eps - noise).abs().mean() / noise.abs().mean()).item()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(LEARNED))
-def test_full_official_defaults_run(name):
-    method = methods.build(name)
-    b = tiny_batch(1)
-    out, _ = run_inpaint(method, b["image"], b["mask"], sample_generators(0, b["key"]))
-    assert torch.isfinite(out).all() and method.nfe > 0
+    fresh = {"structure_checkpoint": None, "discriminator_checkpoint": None} if name == "strdiffusion" else {}
+    losses = []
+    for method in (methods.build(name, target="eq4") if name == "strdiffusion" else methods.build(name),
+                   methods.build(name, checkpoint=None, **fresh, **({"target": "eq4"} if fresh else {}))):
+        torch.manual_seed(0)
+        steps = torch.arange(1, method.sde.T + 1, method.sde.T // 4)
+        losses.append(method.losses(y0, keep, steps)[1] if fresh else method.texture_loss(y0, keep, steps))
+    return (losses[0] / losses[1]).item()

@@ -213,7 +213,7 @@ def test_irsde_and_strdiffusion_losses_decrease_on_tiny_data():
     before, after = _losses_after(irsde, irsde_loss, torch.optim.Adam(irsde.net.parameters(), 3e-3), 30)
     assert after < 0.9 * before
 
-    strd = untrained_strdiffusion()
+    strd = untrained_strdiffusion(target="eq4")  # Eq 24's target is checked by its algebra above
     for k, net in ((0, strd.structure_net), (1, strd.net)):  # Eq 10 structure loss, Eq 13 texture loss
 
         def str_loss(k=k):
@@ -270,7 +270,8 @@ def test_official_key_names():
                        "downs.0.4.conv_0.weight_orig": (128, 128, 3, 3), "downs.0.4.conv_0.weight_u": (128,),
                        "downs.3.4.norm_1.mlp_gamma.weight": (1024, 16, 3, 3),
                        "downs.0.4.norm_0.mlp_shared.0.weight": (16, 1, 3, 3), "mid_attn.fn.fn.to_out.1.g":
-                       (1, 1024, 1, 1), "ups.0.3.weight": (512, 1024, 3, 3), "ups.1.3.1.weight": (256, 512, 3, 3),
+                       (1, 1024, 1, 1), "ups.0.3.1.weight": (512, 1024, 3, 3), "ups.1.3.1.weight": (256, 512, 3, 3),
+                       "ups.3.3.weight": (64, 128, 3, 3),
                        "final_res_block.res_conv.weight": (64, 128, 1, 1), "final_conv.weight": (3, 64, 3, 3)}.items():
         assert tuple(texture[key].shape) == shape, key
     assert tuple(structure["init_conv.weight"].shape) == (64, 2, 7, 7) and "downs.0.4.conv_0.bias" not in structure

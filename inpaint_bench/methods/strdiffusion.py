@@ -15,7 +15,9 @@ Choices where the paper and code are silent or disagree (all parameters):
   image (white hole) times the keep mask, computed the same way in training and sampling. The structure SDE uses
   the texture's schedule (δ = θ).
 - `target="eq24"` (default) trains the texture net on the paper's Eq 24; the official training script uses the
-  plain IR-SDE target (Eq 4): `target="eq4"`.
+  plain IR-SDE target (Eq 4): `target="eq4"`. The target matters for training only. The shipped tiny checkpoint
+  was trained with `eq4` (and EMA 0.95, for 200 steps): with `eq24` the tiny texture net had learned nothing measurable after 200 CPU steps
+  (Eq 24's target carries the structure's noise, which the texture net sees only through SPADE).
 - The discriminator sees the full texture and the structure with the time index t − 1 (Sec 2.4.1). With the
   official test code's known-region masking the triplet anchor ȳ_{t−1} would equal the positive (Eq 15
   degenerates), so we do not mask. Positive pair (y*_{t−1}, x*_{t−1}), negative (y_t, x*_{t−1}); α = 1 (torch's
