@@ -142,8 +142,8 @@ def test_adaptive_resampling_accepts_and_rejects_exactly_per_algorithm_1():
     scores = {1: [9.0, 2.0, 1.0], 2: [4.0, 3.0, 7.0], 3: [3.0, 0.5, 0.5], 4: [8.9, 0.1, 0.1], 5: [9.5, 0.0, 0.0]}
     calls = []
 
-    def propose(u):
-        calls.append(u)
+    def propose(u, x):
+        calls.append((u, x[:, 0, 0, 0].tolist()))
         return torch.full_like(x0, float(u)), torch.full_like(y0, float(u))
 
     def score(y, x):
@@ -156,7 +156,8 @@ def test_adaptive_resampling_accepts_and_rejects_exactly_per_algorithm_1():
     # image 2: u=1 forced (Δ ← 1); 7 rejected → u = 1
     assert x[:, 0, 0, 0].tolist() == [4.0, 1.0, 1.0] and y[:, 0, 0, 0].tolist() == [4.0, 1.0, 1.0]
     assert final_delta.tolist() == [9.0, 2.0, 1.0]
-    assert calls == [1, 2, 3, 4, 5] and runs == 5  # stops as soon as no image is still resampling
+    assert [u for u, _ in calls] == [1, 2, 3, 4, 5] and runs == 5  # stops once no image is still resampling
+    assert calls[3][1] == [3.0, 1.0, 1.0]  # each proposal starts from the last accepted structure (Alg 1 line 6)
 
     calls.clear()
     x, _, _, runs = adaptive_resample(x0, y0, torch.tensor([5.0, 5.0, 0.0]), propose, score, u_max=6, u_min=1)

@@ -71,13 +71,14 @@ def canny_structure(image01: torch.Tensor, sigma: float = 3.0) -> torch.Tensor:
 def adaptive_resample(x_prev, y_prev, delta, propose, score, u_max: int, u_min: int):
     """Algorithm 1's inner loop for a batch, image by image.
 
-    propose(u) -> (x̃_{t−1}, ỹ_{t−1}); score(y, x) -> [B]. Iteration u (1 … u_max − 1) is accepted for an image
+    propose(u, x) -> (x̃_{t−1}, ỹ_{t−1}) from the current (last accepted) structure x_{t−1} (line 6 uses the
+    updated x_{t−1}); score(y, x) -> [B]. Iteration u (1 … u_max − 1) is accepted for an image
     still resampling when u < u_min or S < Δ; a rejected image stops. Returns (x, y, Δ, iterations run).
     """
     active = torch.ones(len(x_prev), dtype=torch.bool, device=x_prev.device)
     runs = 0
     for u in range(1, u_max):
-        x_new, y_new = propose(u)
+        x_new, y_new = propose(u, x_prev)
         s = score(y_new, x_new)
         runs += 1
         accept = active & ((s < delta) | (u < u_min))
@@ -246,8 +247,7 @@ class StrDiffusion(MeanRevertingMethod):
         """Algorithm 1 lines 4–16 at step t → t − 1."""
         jump = min(self.resampling["jump"], self.sde.T - t + 1)
 
-        def propose(u):
-            x = x_prev
+        def propose(u, x):
             for s in range(t, t + jump):  # Eq 17: forward from state t − 1 up to t − 1 + jump
                 x = self.structure_sde.forward_step(x, mu_x, s,
                                                     per_sample_randn(x.shape, gens, x.device))
