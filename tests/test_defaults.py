@@ -61,3 +61,12 @@ def trained_loss_ratio(name, b) -> float:
         steps = torch.arange(1, method.sde.T + 1, method.sde.T // 4)
         losses.append(method.losses(y0, keep, steps)[1] if fresh else method.texture_loss(y0, keep, steps))
     return (losses[0] / losses[1]).item()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(LEARNED))
+def test_full_official_defaults_run(name):
+    method = methods.build(name)
+    b = tiny_batch(1)
+    out, _ = run_inpaint(method, b["image"], b["mask"], sample_generators(0, b["key"]))
+    assert torch.isfinite(out).all() and method.nfe > 0
