@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from conftest import random_batch
 
 from inpaint_bench.diffusion import IRSDESchedule, irsde_thetas, structure_guided_target
 from inpaint_bench.diffusion.noise import sample_generators
@@ -96,16 +97,8 @@ class Oracle(torch.nn.Module):
         return (xt - self.sde.mean(self.x0, mu, t)) / self.sde.std(t, xt)
 
 
-def oracle_batch():
-    torch.manual_seed(0)
-    image = torch.rand(2, 3, 32, 32) * 2 - 1
-    mask = torch.zeros(2, 1, 32, 32)
-    mask[:, :, 8:24, 8:24] = 1
-    return image, mask
-
-
 def test_irsde_with_an_oracle_network_recovers_the_image():
-    image, mask = oracle_batch()
+    image, mask = random_batch()
     method = IRSDE(checkpoint=None, net=SMALL.to_dict(), T=100)
     method.net = Oracle(method.sde, to_unit(image, mask)[0])
     out = method.inpaint(image * (1 - mask), mask, sample_generators(0, ["a", "b"]))
@@ -115,7 +108,7 @@ def test_irsde_with_an_oracle_network_recovers_the_image():
 
 
 def test_strdiffusion_with_oracle_networks_recovers_the_image_and_counts_resampling_nfe():
-    image, mask = oracle_batch()
+    image, mask = random_batch()
     method = untrained_strdiffusion(T=40, jump=3, resample=2, u_max=4, u_min=4)  # every iteration accepted
     y0, keep = to_unit(image, mask)
     method.net = Oracle(method.sde, y0)
@@ -131,7 +124,7 @@ def test_strdiffusion_with_oracle_networks_recovers_the_image_and_counts_resampl
 
 
 def test_resampling_off_costs_exactly_two_networks_per_step():
-    image, mask = oracle_batch()
+    image, mask = random_batch()
     method = untrained_strdiffusion(T=10, resampling=False)
     method.inpaint(image * (1 - mask), mask)
     assert method.nfe == 20 and method.discriminator_evals == 0
@@ -166,7 +159,7 @@ def test_adaptive_resampling_accepts_and_rejects_exactly_per_algorithm_1():
 
 
 def test_strdiffusion_images_do_not_depend_on_their_batch():
-    image, mask = oracle_batch()
+    image, mask = random_batch()
     torch.manual_seed(3)
     method = untrained_strdiffusion(T=8, jump=2, resample=1, u_max=4, u_min=2, resample_until=0.0)
     both = method.inpaint(image * (1 - mask), mask, sample_generators(0, ["a", "b"]))
@@ -202,7 +195,7 @@ def _losses_after(method, loss_fn, opt, steps):
 
 
 def test_irsde_and_strdiffusion_losses_decrease_on_tiny_data():
-    image, mask = oracle_batch()
+    image, mask = random_batch()
     y0, keep = to_unit(image, mask)
     steps = torch.tensor([30, 70])
     irsde = IRSDE(checkpoint=None, net=SMALL.to_dict())
@@ -211,7 +204,7 @@ def test_irsde_and_strdiffusion_losses_decrease_on_tiny_data():
         torch.manual_seed(0)
         return irsde.texture_loss(y0, keep, steps)
 
-    before, after = _losses_after(irsde, irsde_loss, torch.optim.Adam(irsde.net.parameters(), 3e-3), 30)
+    before, after = _losses_after(irsde, irsde_loss, torch.optim.Adam(irsde.net.parameters(), 3e-3), 60)
     assert after < 0.9 * before
 
     strd = untrained_strdiffusion(target="eq4")  # Eq 24's target is checked by its algebra above
@@ -221,7 +214,7 @@ def test_irsde_and_strdiffusion_losses_decrease_on_tiny_data():
             torch.manual_seed(0)
             return strd.losses(y0, keep, steps)[k]
 
-        before, after = _losses_after(strd, str_loss, torch.optim.Adam(net.parameters(), 3e-3), 30)
+        before, after = _losses_after(strd, str_loss, torch.optim.Adam(net.parameters(), 3e-3), 60)
         assert after < 0.9 * before, k
 
 
@@ -291,3 +284,15 @@ def test_checkpoint_trained_for_another_T_is_refused(tmp_path):
         IRSDE(checkpoint=path, T=100)
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         IRSDE(checkpoint=tmp_path / "missing.pth")
+
+
+def test_strdiffusion_exports_three_networks_that_load_back(tmp_path):
+    method = untrained_strdiffusion(T=20)
+    method.export_weights(tmp_path, tiny=False, meta={})
+    back = StrDiffusion(checkpoint=tmp_path / "strdiffusion.safetensors", T=20,
+                        structure_checkpoint=tmp_path / "strdiffusion_structure.safetensors",
+                        discriminator_checkpoint=tmp_path / "strdiffusion_discriminator.safetensors")
+    for a, b in ((method.net, back.net), (method.structure_net, back.structure_net),
+                 (method.discriminator, back.discriminator)):
+        assert a.config == b.config
+        assert all(torch.equal(v.half().float(), b.state_dict()[k]) for k, v in a.state_dict().items())

@@ -41,13 +41,13 @@ import torch.nn.functional as F
 
 from ..diffusion import per_sample_randn
 from ..diffusion.irsde import IRSDESchedule, structure_guided_target
-from ..nets.checkpoints import load_network, save_safetensors
+from ..nets.checkpoints import load_network
 from ..nets.discriminator import DiscriminatorConfig, TimeDiscriminator
 from ..nets.irsde_unet import ConditionalUNet, IRUNetConfig
 from .ema import make_ema
 from .irsde import MeanRevertingMethod, from_unit, l1_weighted, to_unit, white_hole
 from .registry import register
-from .training import export_unet, pin_shipped, resolve_checkpoint
+from .training import export_unet, resolve_checkpoint
 
 RESAMPLING_DEFAULTS = {400: {"jump": 5, "resample": 5, "u_max": 6, "u_min": 3},
                        100: {"jump": 2, "resample": 2, "u_max": 25, "u_min": 4}}
@@ -267,19 +267,10 @@ class StrDiffusion(MeanRevertingMethod):
         path = export_unet(self.inference_net(), folder / f"strdiffusion{suffix}.safetensors", meta)
         structure = self.structure_ema.module if self.training_happened else self.structure_net
         export_unet(structure, folder / f"strdiffusion_structure{suffix}.safetensors", {**meta, "T": self.sde.T})
-        d_path = folder / f"strdiffusion_discriminator{suffix}.safetensors"
-        save_safetensors(self.discriminator, d_path, half=False,
-                         metadata={"unet_config": _json(self.discriminator.config.to_dict()), **meta})
-        if tiny:
-            pin_shipped(d_path)
+        export_unet(self.discriminator, folder / f"strdiffusion_discriminator{suffix}.safetensors", meta)
         return path
 
     def describe(self) -> dict:
         return {**super().describe(), "target": self.hparams.target, "resampling": self.hparams.resampling,
                 **self.resampling, "resample_until": self.hparams.resample_until}
 
-
-def _json(d: dict) -> str:
-    import json
-
-    return json.dumps(d)

@@ -48,7 +48,8 @@ def resolve_checkpoint(checkpoint, name: str):
 
 
 def export_unet(net: torch.nn.Module, path: Path, extra: dict | None = None) -> Path:
-    """Save a UNet (fp16 safetensors) with its architecture in the metadata, so it loads without a config."""
+    """Save a network (fp16 safetensors) with its config (`net.config.to_dict()`) in the metadata, so it loads
+    without one; into the package (`CHECKPOINT_DIR`) it is also pinned by sha256."""
     from ..nets.checkpoints import save_safetensors
 
     meta = {"unet_config": json.dumps(net.config.to_dict()), **(extra or {})}
