@@ -32,8 +32,8 @@ masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them b
 	$(BIN)/inpaint-bench masks build
 
 tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on the tiny dataset (CPU, ~60 min)
-	$(BIN)/inpaint-bench train i2sb --dataset tiny --max-steps 1200 --seed 0 --out runs/tiny --export-tiny
-	$(BIN)/inpaint-bench train asyncdsb --dataset tiny --max-steps 500 --seed 0 --out runs/tiny --export-tiny --init i2sb_tiny
+	$(BIN)/inpaint-bench train i2sb --dataset tiny --mask mixed --max-steps 1200 --seed 0 --out runs/tiny --export-tiny
+	$(BIN)/inpaint-bench train asyncdsb --dataset tiny --mask mixed --max-steps 500 --seed 0 --out runs/tiny --export-tiny --init i2sb_tiny
 	$(BIN)/inpaint-bench train ddpm --dataset tiny --max-steps 1200 --seed 0 --lr 2e-4 --out runs/tiny --export-tiny
 	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 700 --seed 0 --lr 3e-4 --out runs/tiny --export-tiny
 	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 800 --seed 1 --lr 1e-3 --out runs/tiny2 --export-tiny --init irsde_tiny

@@ -16,7 +16,10 @@ TRAINABLE = ("i2sb", "asyncdsb", "ddpm", "irsde", "strdiffusion")  # ddpm: the p
 OPTIMIZER_STEPS = {"asyncdsb": 3, "strdiffusion": 3}  # manual optimisation: Lightning counts every step()
 
 
-def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: int = 1000, batch_size: int = 16,
+PER_MASK = ("i2sb", "asyncdsb")  # the official I²SB scripts train one model per mask type
+
+
+def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps: int = 1000, batch_size: int = 16,
           out: Path = Path("runs/train"), seed: int = 0, resume: bool = False, wandb: bool = False,
           accelerator: str = "auto", devices="auto", export_tiny: bool = False, lr: float | None = None,
           data_root: str | None = None, init: str | None = None, method_config: dict | None = None):
@@ -29,6 +32,12 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
 
     if method not in TRAINABLE:
         raise ValueError(f"cannot train {method!r}; trainable methods: {', '.join(TRAINABLE)}")
+    if mask is None:
+        if method in PER_MASK:
+            raise ValueError(f"{method} is trained one model per mask type, as the official I²SB scripts: pass "
+                             f"--mask NAME (e.g. center, freeform_10_20), or --mask mixed for one model over "
+                             f"{', '.join(TRAIN_MASKS)}")
+        mask = "mixed"
     L.seed_everything(seed, workers=True)
     extra = {"checkpoint": None}
     if method == "asyncdsb":
@@ -69,7 +78,8 @@ def train(method: str, dataset: str = "tiny", mask: str = "mixed", max_steps: in
     last = out / "checkpoints" / "last.ckpt"
     trainer.fit(model, datamodule=dm, ckpt_path=str(last) if resume and last.exists() else None)
     folder = CHECKPOINT_DIR if export_tiny else out
-    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, **(method_config or {})}
+    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, "mask": mask,
+            **(method_config or {}), **(model.export_metadata() if hasattr(model, "export_metadata") else {})}
     if hasattr(model, "export_weights"):  # IR-SDE and StrDiffusion (StrDiffusion writes three files)
         return model.export_weights(folder, export_tiny, meta)
     net = model.ema.module if model.training_happened else model.net  # the EMA weights are what ships
@@ -91,7 +101,8 @@ def add_parser(sub) -> None:
     p.add_argument("method", choices=TRAINABLE)
     p.add_argument("--dataset", default="tiny")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--mask", default="mixed", help="a mask name, or 'mixed' (box + irregular types in turn)")
+    p.add_argument("--mask", default=None, help="a mask name, or 'mixed' (box + irregular types in turn); "
+                   "required for i2sb/asyncdsb (one model per mask type, as the official runs), default mixed otherwise")
     p.add_argument("--max-steps", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=None)

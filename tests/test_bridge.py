@@ -17,22 +17,31 @@ from inpaint_bench.diffusion.bridge import BridgeSchedule, sample_bridge_inpaint
 from inpaint_bench.diffusion.noise import sample_generators
 
 
-def test_i2sb_betas_follow_the_official_formula():
+def test_i2sb_betas_keep_the_first_half_of_an_n_point_ramp():
+    """Official runner.py: the ramp spans n points up to √(β_max/n), only its first n//2 are kept (the exact
+    tables are checked against the official code in tests/parity/test_i2sb_parity.py)."""
     betas = i2sb_betas(1000, beta_max=1.0).numpy()
-    half = np.linspace(1e-4**0.5, (1.0 / 1000) ** 0.5, 500) ** 2
-    assert np.array_equal(betas, np.concatenate([half, half[::-1]]))
+    root = np.sqrt(betas[:500])
+    step = (np.sqrt(1.0 / 1000) - 1e-2) / 999
+    assert np.allclose(np.diff(root), step, rtol=1e-9)  # the n-point ramp's step, not the n/2-point one
+    assert np.array_equal(betas[500:], betas[:500][::-1]) and betas[0] == pytest.approx(1e-4)
+    assert betas.max() == pytest.approx((1e-2 + 499 * step) ** 2) and betas.max() < 1.0 / 1000 / 2
     assert np.array_equal(asymmetric_betas(1000, 500, 1.0), betas)  # AsyncDSB's family contains I²SB's
     shifted = asymmetric_betas(1000, 200, 1.0)
     assert shifted.argmax() in (199, 200) and shifted[0] == shifted[-1] == pytest.approx(1e-4)
+    assert shifted.max() == pytest.approx(betas.max())  # the peak moves, its height stays
     fwd, bwd = bridge_stds(betas)
     assert fwd[-1] ** 2 == pytest.approx(betas.sum()) and bwd[0] ** 2 == pytest.approx(betas.sum())
     assert torch.allclose(fwd**2 + bwd**2, torch.full_like(fwd, betas.sum()) + torch.from_numpy(betas))
+    with pytest.raises(ValueError, match="even"):
+        i2sb_betas(999)
 
 
 def test_gaussian_product_and_space_indices():
     c0, c1, var = gaussian_product_coef(torch.tensor(3.0), torch.tensor(4.0))
     assert (c0.item(), c1.item(), var.item()) == pytest.approx((16 / 25, 9 / 25, 144 / 25))
     assert space_indices(10, 3) == [0, 4, 9]  # round half to even, as I²SB
+    assert space_indices(1000, 21)[10] == 499  # accumulated stride (round(10·49.95) would be 500)
     assert space_indices(1000, 2) == [0, 999] and len(space_indices(1000, 1000)) == 1000
 
 
@@ -59,8 +68,8 @@ def test_oracle_network_recovers_x0_for_any_nfe(nfe):
     fwd0, bwd0 = schedule.std(0, peak)
     expected = (1 - mask) * x0 + mask * bridge_posterior(x0, x1, fwd0, bwd0)
     assert torch.allclose(out, expected, atol=1e-5)
-    # … which is x0 up to σ_0²/(σ_0²+σ̄_0²) ≈ 2e-4 of x1
-    assert (out - x0).abs().max() < 1e-3
+    # … which is x0 up to σ_0²/(σ_0²+σ̄_0²) = 1e-4/(1e-4 + 0.247) ≈ 4e-4 of (x1 − x0)
+    assert (out - x0).abs().max() < 4.1e-4 * (x1 - x0).abs().max()
 
 
 def test_stochastic_oracle_sampling_also_recovers_x0():

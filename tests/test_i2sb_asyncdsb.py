@@ -7,7 +7,8 @@ from conftest import random_batch
 from inpaint_bench.diffusion.noise import sample_generators
 from inpaint_bench.methods.asyncdsb import AsyncDSB
 from inpaint_bench.methods.i2sb import I2SB
-from inpaint_bench.nets.gradient import gradient_map
+from inpaint_bench.nets.checkpoints import CheckpointError
+from inpaint_bench.nets.gradient import gradient_map, known_gradients
 
 
 def batch(n=2, size=32, seed=0):
@@ -101,7 +102,7 @@ def test_a_few_training_steps_lower_the_bridge_loss():
     model = I2SB(checkpoint=None, lr=1e-3)
     x0 = next(iter(build_datamodule("tiny", split="train", batch_size=8).train_dataloader()))["image"]
     mask = training_masks(8, 64, 0)
-    opt = model.configure_optimizers()
+    opt = model.configure_optimizers()["optimizer"]
 
     def loss():
         torch.manual_seed(1)  # the same t, noise and x1 every time
@@ -122,8 +123,7 @@ def test_asyncdsb_gradient_net_learns():
     opt = torch.optim.Adam(model.gradient_net.parameters(), lr=1e-3)
 
     def l1():
-        x_cg = gradient_map(x0) * (1 - mask)
-        pred = model.gradient_net(x0 * (1 - mask), mask, x_cg)
+        pred = model.gradient_net(x0 * (1 - mask), mask, known_gradients(x0, mask)[0])
         return torch.nn.functional.l1_loss(pred, gradient_map(x0))
 
     before = l1().item()
@@ -140,10 +140,89 @@ def test_train_command_exports_a_loadable_checkpoint(tmp_path, method):
     from inpaint_bench import methods
     from inpaint_bench.train import train
 
-    path = train(method, max_steps=2, batch_size=4, out=tmp_path, accelerator="cpu", devices=1)
+    path = train(method, mask="mixed", max_steps=2, batch_size=4, out=tmp_path, accelerator="cpu", devices=1)
     kwargs = {"gradient_checkpoint": path.with_name("asyncdsb_gradient.safetensors")} if method == "asyncdsb" else {}
     m = methods.build(method, checkpoint=str(path), nfe=2, **kwargs)
     x0, mask = batch(1, 64)
     out = m.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))
     assert out.shape == x0.shape and torch.isfinite(out).all()
     assert (tmp_path / method / "checkpoints" / "last.ckpt").exists()
+
+
+def test_known_gradients_do_not_depend_on_the_hole_and_show_no_false_edge():
+    x0, mask = batch(2, 32)
+    clean, _ = known_gradients(x0, mask)
+    zero_filled, valid = known_gradients(x0 * (1 - mask), mask)
+    assert torch.equal(clean, zero_filled)  # training (clean image) and inference (hole zeroed) see the same map
+    flat = torch.zeros(1, 3, 32, 32)  # a flat image: any gradient on the hole border would be a false edge
+    g, _ = known_gradients(flat * (1 - mask[:1]), mask[:1])
+    assert g.abs().max() == 0
+    assert gradient_map(flat * (1 - mask[:1]) + mask[:1]).max() > 0.1  # the naive map shows the border
+    assert valid[0, 0, 7, 7] == 0 and valid[0, 0, 6, 6] == 1  # one-pixel ring around the hole (rows 8–23)
+
+
+def test_gradient_loss_is_eq10_and_l1_is_an_explicit_option():
+    x0, mask = batch(2, 32)
+    model = AsyncDSB(checkpoint=None, gradient_checkpoint=None)
+    with_l1 = AsyncDSB(checkpoint=None, gradient_checkpoint=None, gradient_l1=2.0)
+    with_l1.load_state_dict(model.state_dict())
+    g, _ = model.gradient_losses(x0, mask)
+    g_l1, _ = with_l1.gradient_losses(x0, mask)
+    x_cg, valid = known_gradients(x0, mask)
+    fake = model.gradient_net(x0 * (1 - mask), mask, x_cg)
+    l1 = torch.nn.functional.l1_loss(fake, gradient_map(x0))
+    assert g_l1.item() == pytest.approx(g.item() + 2.0 * l1.item(), rel=1e-5)
+
+
+def test_gradient_network_call_is_counted_apart_from_nfe():
+    x0, mask = batch(1, 32)
+    m = AsyncDSB(checkpoint=None, gradient_checkpoint=None, nfe=3)
+    m.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))
+    assert m.nfe == 3 and m.aux_nfe == {"gradient_net": 1}
+    same = AsyncDSB(checkpoint=None, gradient_checkpoint=None, nfe=3, tau_min=0.3, tau_max=0.3)
+    same.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))
+    assert same.aux_nfe == {}  # equal τ: no gradient map needed
+
+
+def test_optimiser_as_the_official_runs():
+    opt = I2SB(checkpoint=None).configure_optimizers()
+    adamw, decay = opt["optimizer"], opt["lr_scheduler"]
+    assert adamw.param_groups[0]["weight_decay"] == 0.0 and adamw.param_groups[0]["lr"] == 5e-5
+    assert decay["interval"] == "step" and decay["scheduler"].step_size == 1000
+    assert decay["scheduler"].gamma == 0.99
+
+
+def test_bridge_methods_train_one_model_per_mask_by_default(tmp_path):
+    from inpaint_bench.train import train
+
+    with pytest.raises(ValueError, match="one model per mask type"):
+        train("i2sb", max_steps=1, out=tmp_path)
+
+
+def _export(tmp_path, **meta):
+    from inpaint_bench.methods.training import export_unet
+
+    return export_unet(I2SB(checkpoint=None).net, tmp_path / "net.safetensors", meta)
+
+
+def test_checkpoints_for_another_schedule_or_method_are_refused(tmp_path):
+    good = I2SB(checkpoint=None).export_metadata()
+    I2SB(checkpoint=str(_export(tmp_path, method="i2sb", **good)))  # loads
+    with pytest.raises(CheckpointError, match="trained before the schedule fix"):
+        I2SB(checkpoint=str(_export(tmp_path, method="i2sb")))
+    with pytest.raises(CheckpointError, match="beta_max: checkpoint 0.3 vs 1.0"):
+        I2SB(checkpoint=str(_export(tmp_path, method="i2sb", **{**good, "beta_max": 0.3})))
+    with pytest.raises(CheckpointError, match="method: checkpoint ddpm vs i2sb"):
+        I2SB(checkpoint=str(_export(tmp_path, method="ddpm", **good)))
+
+
+def test_a_cond_x1_checkpoint_is_refused_with_its_reason(tmp_path):
+    from inpaint_bench.nets.checkpoints import load_unet
+    from inpaint_bench.nets.unet import UNetConfig, UNetModel
+
+    config = UNetConfig(image_size=32)
+    cond = UNetModel(UNetConfig(image_size=32, in_channels=6))
+    path = tmp_path / "latest.pt"
+    torch.save({"net": {"diffusion_model." + k: v for k, v in cond.state_dict().items()}}, path)
+    with pytest.raises(CheckpointError, match="cond-x1"):
+        load_unet(path, config, use_ema=False)

@@ -21,10 +21,11 @@ from ..metrics.suite import MetricSuite
 
 
 class CostRows(PerImageMetric):
-    """Per image: seconds, network evaluations, known-region drift (mean |output − input| outside the hole)."""
+    """Per image: seconds, network evaluations, known-region drift (mean |output − input| outside the hole),
+    auxiliary-network evaluations (not the denoiser: gradient net, discriminator)."""
 
-    def update(self, seconds, nfe, drift, index) -> None:
-        self.add_rows(torch.stack([seconds, nfe, drift], dim=1), index)
+    def update(self, seconds, nfe, drift, aux_nfe, index) -> None:
+        self.add_rows(torch.stack([seconds, nfe, drift, aux_nfe], dim=1), index)
 
     def compute(self):  # torchmetrics syncs the states across processes around compute()
         return self.unique_rows()[0]
@@ -38,6 +39,7 @@ class BenchModule(L.LightningModule):
         self.cost = CostRows()
         self.sample_dir, self.sample_count, self.output_dir = sample_dir, sample_count, output_dir
         self.result: dict = {}
+        self._aux_kinds: set[str] = set()
 
     def predict_step(self, batch, batch_idx):
         image, mask, index, keys = batch["image"], batch["mask"], batch["index"], batch["key"]
@@ -50,7 +52,10 @@ class BenchModule(L.LightningModule):
             torch.cuda.synchronize(image.device)
         seconds = torch.full((len(image),), (time.perf_counter() - start) / len(image), device=image.device)
         self.suite.update(out, image, mask, index, batch.get("label"))
-        self.cost.update(seconds, torch.full_like(seconds, float(self.method.nfe)), drift.to(seconds), index)
+        aux = float(sum(self.method.aux_nfe.values()))
+        self._aux_kinds.update(self.method.aux_nfe)
+        self.cost.update(seconds, torch.full_like(seconds, float(self.method.nfe)), drift.to(seconds),
+                         torch.full_like(seconds, aux), index)
         self._save(out, index)
         return None
 
@@ -72,5 +77,7 @@ class BenchModule(L.LightningModule):
             "nfe": float(rows[:, 1].mean()),
             "seconds_per_image": float(rows[:, 0].mean()),
             "known_drift": float(rows[:, 2].mean()),
+            "aux_nfe": float(rows[:, 3].mean()),
+            "aux_nfe_networks": sorted(self._aux_kinds),
             "per_image_seconds": [round(float(s), 6) for s in rows[:, 0]],
         }

@@ -5,12 +5,35 @@ from __future__ import annotations
 import torch
 
 
+class ReplayNoise:
+    """Noise recorded elsewhere (an official implementation's run), handed out in the order it was drawn.
+
+    Passed where a sampler takes its per-sample generators, so parity tests feed the suite exactly the official
+    draws. A draw of another shape than the recorded one, or more draws than recorded, is an error; `used` tells
+    how many were consumed (a dropped noise term leaves some unused).
+    """
+
+    def __init__(self, draws):
+        self.draws, self.used = list(draws), 0
+
+    def draw(self, shape, device=None, dtype=torch.float32) -> torch.Tensor:
+        if self.used >= len(self.draws):
+            raise RuntimeError(f"the sampler asked for noise draw {self.used + 1}; only {len(self.draws)} recorded")
+        x = self.draws[self.used]
+        if tuple(x.shape) != tuple(shape):
+            raise ValueError(f"noise draw {self.used}: recorded shape {tuple(x.shape)}, sampler asks {tuple(shape)}")
+        self.used += 1
+        return x.to(device=device, dtype=dtype)
+
+
 def per_sample_randn(shape, generators, device=None, dtype=torch.float32) -> torch.Tensor:
     """Standard normal noise [B, ...]: row b drawn from `generators[b]` (a list of torch.Generator, CPU).
 
-    `generators=None` draws from the global generator. Drawing on the CPU and moving the result keeps the numbers
-    identical on every device.
+    `generators=None` draws from the global generator; a `ReplayNoise` replays recorded draws. Drawing on the CPU
+    and moving the result keeps the numbers identical on every device.
     """
+    if isinstance(generators, ReplayNoise):
+        return generators.draw(shape, device, dtype)
     if generators is None:
         return torch.randn(shape, device=device, dtype=dtype)
     if isinstance(generators, torch.Generator):

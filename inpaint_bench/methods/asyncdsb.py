@@ -2,7 +2,7 @@
 
 Built on I²SB (T = 1000). Equation map:
   Eq 9    x̂_gg = f(x_c, x_m, x_cg)        nets/gradient.py: GradientCompletionNet
-  Eq 10   L1 + adversarial + feature matching (EdgeConnect)   AsyncDSB.gradient_losses
+  Eq 10   λ_adv·L_adv + λ_FM·L_FM (EdgeConnect's edge model)  AsyncDSB.gradient_losses
   Eq 11   τ_ij = norm(gauss(x̂_gg))·(τmax − τmin) + τmin      AsyncDSB.tau_map
   Eq 12   per-pixel β_{t,i,j} and σ², σ̄²       diffusion/bridge.py: asymmetric_betas, BridgeSchedule (peak = τ_ij)
   Eq 13   pixel-wise posterior sampling       diffusion/bridge.py: sample_bridge_inpaint with a peak map
@@ -13,6 +13,10 @@ Choices where the paper is silent (all exposed as parameters):
 - ε is predicted per pixel, ε = (X_t − X_0)/σ_{t,i,j}, so the network is trained on the per-pixel bridge; during
   training τ comes from the ground-truth gradient map, at inference from the completion network's prediction
   merged with the known gradients outside the hole.
+- x_cg (the known gradients fed to f): Sobel magnitude wherever the 3×3 stencil sees only known pixels
+  (`nets/gradient.py: known_gradients`), the same in training and at inference; the completed map keeps x_cg
+  there and f's prediction on the hole dilated by one pixel.
+- Eq 10 has no reconstruction term; `gradient_l1` (default 0) adds EdgeConnect-style L1 as an explicit option.
 - gauss(): a Gaussian blur of σ = `blur_sigma` pixels at 256² (scaled with the image size), default 3.
 Defaults (τmin, τmax): (0.2T, 0.5T) for box masks, (0.001T, 0.4T) for irregular ones, chosen from the mask type.
 """
@@ -24,13 +28,13 @@ import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
 from ..nets.checkpoints import load_into, read_state
-from ..nets.gradient import GradientCompletionNet, PatchDiscriminator, gradient_map
+from ..nets.gradient import GradientCompletionNet, PatchDiscriminator, gradient_map, known_gradients
 from .i2sb import BridgeMethod
 from .registry import register
 from .training import resolve_checkpoint, training_masks
 
 TAU_BY_FAMILY = {"box": (0.2, 0.5), "irregular": (0.001, 0.4)}
-LAMBDA_ADV, LAMBDA_FM, LAMBDA_L1 = 1.0, 10.0, 1.0  # EdgeConnect's edge-model weights (+ L1, as the issue asks)
+LAMBDA_ADV, LAMBDA_FM = 1.0, 10.0  # EdgeConnect's edge-model weights (Eq 10 gives no values)
 
 
 @register("asyncdsb")
@@ -41,7 +45,8 @@ class AsyncDSB(BridgeMethod):
 
     def __init__(self, checkpoint="tiny", gradient_checkpoint="tiny", tau_min: float | None = None,
                  tau_max: float | None = None, mask_family: str = "irregular", blur_sigma: float = 3.0,
-                 gradient_width: int = 16, gradient_blocks: int = 2, gradient_lr: float = 1e-4, **bridge_kwargs):
+                 gradient_width: int = 16, gradient_blocks: int = 2, gradient_lr: float = 1e-4,
+                 gradient_l1: float = 0.0, **bridge_kwargs):
         super().__init__(checkpoint=checkpoint, **bridge_kwargs)
         self.save_hyperparameters()
         if mask_family not in TAU_BY_FAMILY:
@@ -78,11 +83,14 @@ class AsyncDSB(BridgeMethod):
         return (tau * self.schedule.n).round().long().clamp(1, self.schedule.n - 1)
 
     def completed_gradients(self, image, mask) -> torch.Tensor:
-        x_cg = gradient_map(image) * (1 - mask)
+        """x̂_gg merged with the known gradients (Eq 9); one call of the gradient network per image."""
+        x_cg, valid = known_gradients(image, mask)
         predicted = self.gradient_net(image * (1 - mask), mask, x_cg)
-        return (1 - mask) * x_cg + mask * predicted
+        self.aux_nfe = {"gradient_net": 1}
+        return valid * x_cg + (1 - valid) * predicted
 
     def peak(self, image, mask, training: bool = False):
+        self.aux_nfe = {}
         if self.tau_min == self.tau_max:
             return self.peak_map(torch.full_like(mask, self.tau_min))
         gradients = gradient_map(image) if training else self.completed_gradients(image, mask)
@@ -91,9 +99,9 @@ class AsyncDSB(BridgeMethod):
     # ---- Eq 10: gradient completion, EdgeConnect-style --------------------------------------------------------
     def gradient_losses(self, x0, mask):
         truth = gradient_map(x0)
-        x_cg = truth * (1 - mask)
+        x_cg, valid = known_gradients(x0, mask)
         fake = self.gradient_net(x0 * (1 - mask), mask, x_cg)
-        merged = (1 - mask) * truth + mask * fake
+        merged = valid * truth + (1 - valid) * fake
         gray = x0.mean(1, keepdim=True)
         real_logits, real_feats = self.discriminator(torch.cat([truth, gray], 1))
         fake_logits, _ = self.discriminator(torch.cat([merged.detach(), gray], 1))
@@ -102,7 +110,9 @@ class AsyncDSB(BridgeMethod):
         g_logits, g_feats = self.discriminator(torch.cat([merged, gray], 1))
         adv = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
         fm = sum(F.l1_loss(f, r.detach()) for f, r in zip(g_feats, real_feats, strict=True))
-        g_loss = LAMBDA_ADV * adv + LAMBDA_FM * fm + LAMBDA_L1 * F.l1_loss(fake, truth)
+        g_loss = LAMBDA_ADV * adv + LAMBDA_FM * fm  # Eq 10
+        if self.hparams.gradient_l1:
+            g_loss = g_loss + self.hparams.gradient_l1 * F.l1_loss(fake, truth)
         return g_loss, d_loss
 
     def training_step(self, batch, batch_idx):
@@ -121,14 +131,17 @@ class AsyncDSB(BridgeMethod):
         opt_net.zero_grad()
         self.manual_backward(loss)
         opt_net.step()
+        self.lr_schedulers().step()  # manual optimisation: Lightning does not step it
         self.log_dict({"train/loss": loss, "train/g_loss": g_loss, "train/d_loss": d_loss}, prog_bar=True)
         return loss
 
     def configure_optimizers(self):
         lr = self.hparams.gradient_lr
-        return [torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr),
-                torch.optim.Adam(self.gradient_net.parameters(), lr=lr, betas=(0.0, 0.9)),
-                torch.optim.Adam(self.discriminator.parameters(), lr=lr / 10, betas=(0.0, 0.9))]
+        bridge = super().configure_optimizers()  # the bridge net as I²SB: AdamW + step decay
+        return ([bridge["optimizer"],
+                 torch.optim.Adam(self.gradient_net.parameters(), lr=lr, betas=(0.0, 0.9)),
+                 torch.optim.Adam(self.discriminator.parameters(), lr=lr / 10, betas=(0.0, 0.9))],
+                [bridge["lr_scheduler"]])
 
     def describe(self) -> dict:
         return {**super().describe(), "tau_min": self.tau_min, "tau_max": self.tau_max}

@@ -19,10 +19,13 @@ class InpaintMethod(L.LightningModule):
       image     [B, 3, H, W] in [-1, 1], hole already zeroed by the runner
       mask      [B, 1, H, W] in {0, 1}, 1 = hole
       generator one torch.Generator per sample (list of length B), or None
-    and set `self.nfe` to the number of network evaluations per image of that call.
+    and set `self.nfe` to the number of network evaluations per image of that call. Calls of auxiliary networks
+    that are not the diffusion denoiser (AsyncDSB's gradient net, StrDiffusion's discriminator) go into
+    `self.aux_nfe`, a dict name → calls per image, recorded beside NFE.
     """
 
     nfe: int = 0
+    aux_nfe: dict[str, int] = {}
 
     def inpaint(self, image: torch.Tensor, mask: torch.Tensor, generator=None) -> torch.Tensor:
         raise NotImplementedError

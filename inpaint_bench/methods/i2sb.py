@@ -23,6 +23,8 @@ from .ema import make_ema
 from .registry import register
 from .training import TRAIN_MASKS, EMATrained, resolve_checkpoint, training_masks
 
+SCHEDULE_TAG = "i2sb-runner-v1"  # the official schedule: ramp over n points, first n//2 kept, mirrored
+
 TINY_NET = UNetConfig(image_size=64, model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
                       attention_resolutions=(4,))
 
@@ -32,6 +34,7 @@ class BridgeMethod(EMATrained, InpaintMethod):
 
     tiny_name = "i2sb"
     train_masks: tuple[str, ...] = TRAIN_MASKS
+    lr_decay = (1000, 0.99)  # official `--lr-step 1000 --lr-gamma 0.99`
 
     def __init__(self, checkpoint="tiny", net: dict | None = None, nfe: int = 999, ot_ode: bool = True,
                  n_timestep: int = 1000, beta_max: float = 1.0, clip_denoise: bool = False, use_ema: bool = True,
@@ -39,6 +42,7 @@ class BridgeMethod(EMATrained, InpaintMethod):
         super().__init__()
         self.save_hyperparameters()
         path = resolve_checkpoint(checkpoint, self.tiny_name)
+        check_bridge_checkpoint(path, type(self).__name__.lower(), n_timestep, beta_max)
         config = UNetConfig(**net) if net else (TINY_NET if path is None else None)
         self.net = load_unet(path, config, UNetConfig.adm256_uncond(learn_sigma=False), use_ema=use_ema)
         self.ema = make_ema(self.net, ema_decay)
@@ -89,9 +93,36 @@ class BridgeMethod(EMATrained, InpaintMethod):
         self.nfe = nfe
         return out
 
+    def export_metadata(self) -> dict:
+        """Written into exported safetensors and checked when they are loaded again."""
+        return {"schedule": SCHEDULE_TAG, "n_timestep": self.schedule.n, "beta_max": self.schedule.beta_max}
+
     def describe(self) -> dict:
         return {"class": type(self).__name__, "nfe": self.hparams.nfe, "ot_ode": self.hparams.ot_ode,
                 "checkpoint": str(self.hparams.checkpoint)}
+
+
+def check_bridge_checkpoint(path, method: str, n_timestep: int, beta_max: float) -> None:
+    """Refuse a suite checkpoint trained for another method or another bridge schedule (its metadata says).
+
+    Official `latest.pt` files carry no schedule (it is in `options.pkl`, which is never unpickled): for those
+    `n_timestep` and `beta_max` must be set as in the run that trained them (inpainting: 1000 and 1.0).
+    """
+    from pathlib import Path
+
+    from ..nets.checkpoints import CheckpointError, safetensors_metadata
+
+    if path is None or Path(path).suffix != ".safetensors":
+        return
+    meta = safetensors_metadata(path)
+    if "method" not in meta:
+        return
+    want = {"method": method, "schedule": SCHEDULE_TAG, "n_timestep": str(n_timestep), "beta_max": str(beta_max)}
+    differs = [f"{k}: checkpoint {meta.get(k, '(none: trained before the schedule fix)')!s} vs {v}"
+               for k, v in want.items() if meta.get(k) != v]
+    if differs:
+        raise CheckpointError(f"{path} was trained for something else ({'; '.join(differs)}); retrain it "
+                              f"(`make tiny-checkpoints` for the shipped ones) or set the matching options")
 
 
 @register("i2sb")

@@ -236,6 +236,7 @@ class StrDiffusion(MeanRevertingMethod):
             if self.resampling_at(t):
                 x_prev, y_prev = self.resample(x_prev, y_prev, y, mu_x, t, structure_step, texture_step, score, forked)
             x, y = x_prev, y_prev
+        self.aux_nfe = {"discriminator": self.discriminator_evals}
         return from_unit(y)
 
     def resampling_at(self, t: int) -> bool:

@@ -68,8 +68,19 @@ def load_into(model: nn.Module, state: dict, source: str = "checkpoint") -> None
 
         raise CheckpointError(f"{source} does not fit {type(model).__name__}: "
                               f"{len(missing)} missing [{head(missing)}], {len(unexpected)} unexpected "
-                              f"[{head(unexpected)}], {len(mismatched)} shape mismatches [{head(sorted(mismatched))}]")
+                              f"[{head(unexpected)}], {len(mismatched)} shape mismatches [{head(sorted(mismatched))}]"
+                              + _input_channel_hint(state, own))
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+
+
+def _input_channel_hint(state: dict, own: dict) -> str:
+    key = "input_blocks.0.0.weight"  # the ADM UNet's first convolution
+    if key not in state or key not in own or state[key].shape[1] == own[key].shape[1]:
+        return ""
+    theirs, ours = state[key].shape[1], own[key].shape[1]
+    hint = (" (an I²SB model trained with --cond-x1 takes x_t ⊕ x1; the suite runs the unconditional inpainting "
+            "models, trained without it)" if theirs == 2 * ours else "")
+    return f". Input channels differ: checkpoint {theirs}, model {ours}{hint}"
 
 
 def save_safetensors(model: nn.Module, path: str | Path, half: bool = True, metadata: dict | None = None) -> None:

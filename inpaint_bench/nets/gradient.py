@@ -26,6 +26,17 @@ def gradient_map(image: torch.Tensor) -> torch.Tensor:
     return (g.pow(2).sum(1, keepdim=True).sqrt() / (4 * 2**0.5)).clamp(0, 1)
 
 
+def known_gradients(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x_cg: the gradient map where the 3×3 Sobel stencil sees only known pixels, and that validity map.
+
+    The same function in training (clean image) and at inference (hole zeroed): the result does not depend on
+    the hole's content, so no false edge along the hole border appears at inference only. Returns
+    (gradients × valid, valid) with valid = 1 − (hole dilated by one pixel), [B, 1, H, W].
+    """
+    valid = 1 - F.max_pool2d(mask, 3, stride=1, padding=1)
+    return gradient_map(image) * valid, valid
+
+
 class ResnetBlock(nn.Module):
     def __init__(self, dim: int, dilation: int = 2):
         super().__init__()

@@ -41,6 +41,29 @@ class UNetConfig:
                           num_res_blocks=2, attention_resolutions=(8, 16, 32), channel_mult=(1, 1, 2, 2, 4, 4),
                           num_head_channels=64, use_scale_shift_norm=True, resblock_updown=True)
 
+    @staticmethod
+    def from_guided_diffusion(image_size: int, num_channels: int, num_res_blocks: int, channel_mult: str = "",
+                              learn_sigma: bool = False, class_cond: bool = False, attention_resolutions: str = "16",
+                              num_heads: int = 1, num_head_channels: int = -1, use_scale_shift_norm: bool = False,
+                              dropout: float = 0.0, resblock_updown: bool = False,
+                              use_new_attention_order: bool = False, in_channels: int = 3, **_ignored) -> UNetConfig:
+        """The architecture that guided-diffusion's `create_model(**kwargs)` builds (its argument names and
+        string formats: resolutions → downsampling factors, `channel_mult` "1,2" or "" for its per-size default)."""
+        defaults = {512: (0.5, 1, 1, 2, 2, 4, 4), 256: (1, 1, 2, 2, 4, 4), 128: (1, 1, 2, 3, 4), 64: (1, 2, 3, 4)}
+        if channel_mult:
+            mult = tuple(int(m) for m in channel_mult.split(","))
+        elif image_size in defaults:
+            mult = defaults[image_size]
+        else:
+            raise ValueError(f"guided-diffusion has no default channel_mult for image size {image_size}")
+        return UNetConfig(image_size=image_size, in_channels=in_channels, model_channels=num_channels,
+                          out_channels=6 if learn_sigma else 3, num_res_blocks=num_res_blocks,
+                          attention_resolutions=tuple(image_size // int(r) for r in attention_resolutions.split(",")),
+                          dropout=dropout, channel_mult=mult, num_classes=1000 if class_cond else None,
+                          num_heads=num_heads, num_head_channels=num_head_channels,
+                          use_scale_shift_norm=use_scale_shift_norm, resblock_updown=resblock_updown,
+                          use_new_attention_order=use_new_attention_order)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("extra")

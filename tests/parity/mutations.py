@@ -1,0 +1,61 @@
+"""Break the suite on purpose and check that the parity tests notice: `python tests/parity/mutations.py i2sb`.
+
+Each mutation replaces one line of the suite (a coefficient, a step list, a noise term, the moment of the
+known-region reset, …), runs that family's parity tests, and restores the file. A mutation that no test catches
+is printed as SURVIVED and the exit code is 1. Not part of the default test run (each mutation reruns pytest).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BRIDGE = "inpaint_bench/diffusion/bridge.py"
+
+MUTATIONS = {
+    "i2sb": [
+        ("posterior weights of x0 and x_n swapped", BRIDGE,
+         "x_prev = mu_x0 * x0_hat + mu_xn * x_n", "x_prev = mu_xn * x0_hat + mu_x0 * x_n"),
+        ("step list as round(i·stride)", BRIDGE,
+         "        taken.append(round(cursor))\n        cursor += stride", "        taken.append(round(len(taken) * stride))"),
+        ("known-region noise dropped", BRIDGE,
+         "known = x1 + _sqrt(var) * per_sample_randn(xt.shape, generators, xt.device)", "known = x1"),
+        ("known region reset before the network call instead of after the step", BRIDGE,
+         "        x0_hat = xt - std_n * eps_fn(xt, n)",
+         "        xt = (1 - mask) * x1 + mask * xt if n < schedule.n - 1 else xt\n        x0_hat = xt - std_n * eps_fn(xt, n)"),
+        ("schedule ramp over n/2 points (the old formula)", BRIDGE,
+         "ramp = torch.linspace(BETA_MIN**0.5, (beta_max / n_timestep) ** 0.5, n_timestep, dtype=torch.float64).numpy()\n"
+         "    return ramp[: n_timestep // 2]",
+         "return torch.linspace(BETA_MIN**0.5, (beta_max / n_timestep) ** 0.5, n_timestep // 2, "
+         "dtype=torch.float64).numpy()"),
+    ],
+}
+
+
+def run(family: str) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still restores the file (finally)
+    survived = 0
+    for name, rel, old, new in MUTATIONS[family]:
+        path = ROOT / rel
+        original = path.read_text()
+        if old not in original:
+            print(f"STALE     {name}: the line to break is no longer in {rel}")
+            survived += 1
+            continue
+        path.write_text(original.replace(old, new, 1))
+        try:
+            r = subprocess.run([sys.executable, "-m", "pytest", f"tests/parity/test_{family}_parity.py", "-q",
+                                "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True)
+        finally:
+            path.write_text(original)
+        failed = [line.split("::", 1)[1].split(" ")[0] for line in r.stdout.splitlines() if line.startswith("FAILED")]
+        print(f"{'caught' if failed else 'SURVIVED':9} {name}: {len(failed)} failing: {', '.join(failed)}")
+        survived += not failed
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(sys.argv[1] if len(sys.argv) > 1 else "i2sb"))
