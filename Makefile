@@ -35,9 +35,8 @@ tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on the tiny 
 	$(BIN)/inpaint-bench train i2sb --dataset tiny --mask mixed --max-steps 1200 --seed 0 --out runs/tiny --export-tiny
 	$(BIN)/inpaint-bench train asyncdsb --dataset tiny --mask mixed --max-steps 500 --seed 0 --out runs/tiny --export-tiny --init i2sb_tiny
 	$(BIN)/inpaint-bench train ddpm --dataset tiny --max-steps 1200 --seed 0 --lr 2e-4 --out runs/tiny --export-tiny
-	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 700 --seed 0 --lr 3e-4 --out runs/tiny --export-tiny
-	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 800 --seed 1 --lr 1e-3 --out runs/tiny2 --export-tiny --init irsde_tiny
-	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 200 --seed 0 --lr 1e-3 --out runs/tiny3 --export-tiny --method-config '{target: eq4, ema_decay: 0.95}'
+	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 1000 --seed 0 --lr 1e-3 --out runs/tiny2 --export-tiny
+	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 200 --seed 0 --lr 1e-3 --out runs/tiny3 --export-tiny --method-config '{target: eq4}'
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor

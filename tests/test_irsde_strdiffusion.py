@@ -10,7 +10,7 @@ from conftest import random_batch
 from inpaint_bench.diffusion import IRSDESchedule, irsde_thetas, structure_guided_target
 from inpaint_bench.diffusion.noise import sample_generators
 from inpaint_bench.methods.irsde import IRSDE, l1_weighted, to_unit, white_hole
-from inpaint_bench.methods.strdiffusion import StrDiffusion, adaptive_resample, canny_structure
+from inpaint_bench.methods.strdiffusion import StrDiffusion, canny_edges, gray_image, resampling_decision
 from inpaint_bench.nets.discriminator import DiscriminatorConfig, TimeDiscriminator
 from inpaint_bench.nets.irsde_unet import ConditionalUNet, IRUNetConfig
 
@@ -109,59 +109,42 @@ def test_irsde_with_an_oracle_network_recovers_the_image():
 
 def test_strdiffusion_with_oracle_networks_recovers_the_image_and_counts_resampling_nfe():
     image, mask = random_batch()
-    method = untrained_strdiffusion(T=40, jump=3, resample=2, u_max=4, u_min=4)  # every iteration accepted
+    method = untrained_strdiffusion(T=40, jump=3, re=2, u_max=4, u_min=4)  # i < u_min always: accept or average
     y0, keep = to_unit(image, mask)
     method.net = Oracle(method.sde, y0)
-    x0, _ = method.structures(y0, keep, full=True)
-    method.structure_net = Oracle(method.structure_sde, x0)
+    method.structure_net = Oracle(method.structure_sde, gray_image(y0))  # gray → edges: x₀ is the gray image
     out = method.inpaint(image * (1 - mask), mask, sample_generators(0, ["a", "b"]))
     assert (out - image)[mask.expand_as(out).bool()].abs().mean() < 0.03
-    resampled = [t for t in range(40, 0, -1) if method.resampling_at(t)]
-    assert resampled == [40, 38, 36, 34, 32, 30, 28, 26, 24, 22, 20, 18]  # early stage, every 2nd step, t > 0.4T
-    extra = sum((min(3, 40 - t + 1) + 1) * 3 for t in resampled)  # (jump + texture) × (u_max − 1) iterations
-    assert method.nfe == 2 * 40 + extra == method.net.calls + method.structure_net.calls
-    assert method.discriminator_evals == 4 * len(resampled)  # Δ and one score per iteration
+    boundary = int(0.4 * 40)
+    resampled = [t for t in range(40, boundary - 1, -1) if method.resampling_at(t)]
+    assert resampled == [39, 36, 33, 30, 27, 24, 21, 18]  # t % jump == 0 in the early stage [int(0.4T), T]
+    extra = sum((min(2, 40 - t + 1) + 1) * 3 for t in resampled)  # (re structure + 1 texture) × (u_max − 1)
+    assert method.nfe == 2 * (40 - boundary + 1) + (boundary - 1) + extra == method.net.calls + method.structure_net.calls
+    assert method.structure_net.calls == (40 - boundary + 1) + sum(min(2, 41 - t) * 3 for t in resampled)
+    assert method.aux_nfe == {"discriminator": 4 * len(resampled)}  # Δ and one score per iteration
 
 
-def test_resampling_off_costs_exactly_two_networks_per_step():
+def test_resampling_off_costs_the_official_count():
     image, mask = random_batch()
     method = untrained_strdiffusion(T=10, resampling=False)
     method.inpaint(image * (1 - mask), mask)
-    assert method.nfe == 20 and method.discriminator_evals == 0
+    assert method.nfe == 2 * (0.6 * 10 + 1) + (0.4 * 10 - 1) and method.discriminator_evals == 0
 
 
-def test_adaptive_resampling_accepts_and_rejects_exactly_per_algorithm_1():
-    x0, y0 = torch.zeros(3, 1, 2, 2), torch.zeros(3, 3, 2, 2)
-    scores = {1: [9.0, 2.0, 1.0], 2: [4.0, 3.0, 7.0], 3: [3.0, 0.5, 0.5], 4: [8.9, 0.1, 0.1], 5: [9.5, 0.0, 0.0]}
-    calls = []
-
-    def propose(u, x):
-        calls.append((u, x[:, 0, 0, 0].tolist()))
-        return torch.full_like(x0, float(u)), torch.full_like(y0, float(u))
-
-    def score(y, x):
-        return torch.tensor(scores[int(x[0, 0, 0, 0])])
-
-    delta = torch.tensor([5.0, 5.0, 0.0])
-    x, y, final_delta, runs = adaptive_resample(x0, y0, delta, propose, score, u_max=6, u_min=2)
-    # image 0: u=1 forced (Δ ← 9); 4, 3, 8.9 < 9 accepted; 9.5 rejected → ends at u = 4
-    # image 1: u=1 forced (Δ ← 2); 3 ≥ 2 rejected → stays at u = 1, even though later scores are lower
-    # image 2: u=1 forced (Δ ← 1); 7 rejected → u = 1
-    assert x[:, 0, 0, 0].tolist() == [4.0, 1.0, 1.0] and y[:, 0, 0, 0].tolist() == [4.0, 1.0, 1.0]
-    assert final_delta.tolist() == [9.0, 2.0, 1.0]
-    assert [u for u, _ in calls] == [1, 2, 3, 4, 5] and runs == 5  # stops once no image is still resampling
-    assert calls[3][1] == [3.0, 1.0, 1.0]  # each proposal starts from the last accepted structure (Alg 1 line 6)
-
-    calls.clear()
-    x, _, _, runs = adaptive_resample(x0, y0, torch.tensor([5.0, 5.0, 0.0]), propose, score, u_max=6, u_min=1)
-    # pure Algorithm 1 (no forced phase): S < Δ = 5 → image 0 rejects at u=1 (9), image 1 runs 1, 2, 3, 4, 5
-    assert x[:, 0, 0, 0].tolist() == [0.0, 5.0, 0.0] and runs == 5
+@pytest.mark.parametrize("rule", ["official", "paper"])
+def test_resampling_decisions_follow_the_accept_rule(rule):
+    better = torch.tensor([True, False])
+    accept, average = resampling_decision(rule, 1, 3, better)  # an early iteration (i < u_min)
+    assert accept.tolist() == [True, False]
+    assert average.tolist() == ([False, True] if rule == "official" else [False, False])  # else: stop
+    accept, average = resampling_decision(rule, 3, 3, better)  # i ≥ u_min: a worse pair stops
+    assert accept.tolist() == [True, False] and average.tolist() == [False, False]
 
 
 def test_strdiffusion_images_do_not_depend_on_their_batch():
     image, mask = random_batch()
     torch.manual_seed(3)
-    method = untrained_strdiffusion(T=8, jump=2, resample=1, u_max=4, u_min=2, resample_until=0.0)
+    method = untrained_strdiffusion(T=8, jump=2, re=1, u_max=4, u_min=2, early_stage=0.25)
     both = method.inpaint(image * (1 - mask), mask, sample_generators(0, ["a", "b"]))
     nfe_both = method.nfe
     one = method.inpaint(image[1:] * (1 - mask[1:]), mask[1:], sample_generators(0, ["b"]))
@@ -169,12 +152,12 @@ def test_strdiffusion_images_do_not_depend_on_their_batch():
     assert nfe_both >= method.nfe > 16
 
 
-def test_canny_structure_of_a_square_lies_on_its_outline():
+def test_canny_edges_of_a_square_lie_on_its_outline():
     for size in (256, 64):
         image = torch.zeros(1, 3, size, size)
         lo, hi = size // 4, 3 * size // 4
         image[:, :, lo:hi, lo:hi] = 1
-        edges = canny_structure(image, sigma=3.0)[0, 0]
+        edges = canny_edges(gray_image(image), sigma=3.0)[0, 0]
         assert set(edges.unique().tolist()) == {0.0, 1.0}
         ys, xs = torch.nonzero(edges, as_tuple=True)
         dist = torch.minimum(torch.minimum((ys - lo).abs(), (ys - hi + 1).abs()),
@@ -182,7 +165,20 @@ def test_canny_structure_of_a_square_lies_on_its_outline():
         inside = (ys >= lo - 2) & (ys <= hi + 1) & (xs >= lo - 2) & (xs <= hi + 1)
         assert bool((dist <= 1).all() and inside.all())  # every edge pixel on the outline
         assert len(ys) >= 0.8 * 4 * (hi - lo)  # and the outline is (nearly) closed
-    assert canny_structure(torch.full((1, 3, 64, 64), 0.5)).sum() == 0  # a flat image has no structure
+    assert canny_edges(gray_image(torch.full((1, 3, 64, 64), 0.5)), 3.0).sum() == 0  # flat: no structure
+
+
+def test_sampling_edges_come_from_known_pixels_only():
+    image, mask = random_batch(1, 64)
+    flat = torch.full_like(image, 0.3)
+    y0, keep = to_unit(flat * (1 - mask), mask)  # the runner zeroes the hole
+    method = untrained_strdiffusion()
+    gray, mu_x = method.structures(y0, keep, training=False)
+    assert mu_x.sum() == 0  # no false edge along the hole border
+    assert canny_edges(gray_image(y0), 2.0).sum() > 0  # which the unmasked detector would report
+    assert torch.equal(gray, gray_image(y0) * keep)
+    with pytest.raises(ValueError, match="early_stage"):
+        untrained_strdiffusion(T=10, early_stage=0.05)
 
 
 def _losses_after(method, loss_fn, opt, steps):
@@ -218,11 +214,13 @@ def test_irsde_and_strdiffusion_losses_decrease_on_tiny_data():
         assert after < 0.9 * before, k
 
 
-def test_texture_loss_weights_the_known_region_ten_times():
+def test_matching_loss_weights_the_hole_ten_times():
     pred, target = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
-    keep = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
-    assert l1_weighted(pred, target, keep, 10.0).item() == pytest.approx((10 + 3) / 4)
-    assert white_hole(torch.zeros(1, 3, 2, 2), keep)[0, :, 1, 1].tolist() == [1.0, 1.0, 1.0]
+    keep = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])  # one known pixel, three hole pixels
+    assert l1_weighted(pred, target, keep, hole_weight=10.0).item() == pytest.approx((1 + 3 * 10) / 4)
+    assert white_hole(torch.zeros(1, 3, 2, 2), keep)[0, :, 1, 1].tolist() == [1.0, 1.0, 1.0]  # IR-SDE only
+    strd = untrained_strdiffusion()
+    assert strd.hparams.hole_weight == 10.0
 
 
 def _official_state(model, gen):
@@ -249,7 +247,7 @@ def test_official_checkpoint_layouts_load(tmp_path, official):
                       ("discriminator", method.discriminator)):
         state = net.state_dict()
         assert all(torch.equal(state[k.removeprefix("module.")], v) for k, v in files[name][1].items())
-    assert method.resampling == {"jump": 5, "resample": 5, "u_max": 6, "u_min": 3}  # the official T = 400 row
+    assert method.resampling == {"jump": 5, "re": 5, "u_max": 6, "u_min": 3}  # the official T = 400 row
 
 
 def test_official_key_names():

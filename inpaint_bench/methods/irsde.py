@@ -20,7 +20,7 @@ from ..diffusion.irsde import LAMBDA_INPAINT, IRSDESchedule
 from ..nets.checkpoints import load_network
 from ..nets.irsde_unet import ConditionalUNet, IRUNetConfig
 from .base import InpaintMethod
-from .ema import make_ema
+from .ema import ema_pytorch_update, make_ema
 from .registry import register
 from .training import TRAIN_MASKS, EMATrained, export_unet, resolve_checkpoint, training_masks
 
@@ -41,9 +41,10 @@ def white_hole(image01: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return image01 * keep + (1 - keep)
 
 
-def l1_weighted(pred, target, keep, known_weight: float = 1.0) -> torch.Tensor:
-    """Mean |pred − target| with weight 1 on the hole and `known_weight` on the known region."""
-    weight = (1 - keep) + known_weight * keep
+def l1_weighted(pred, target, keep, hole_weight: float = 1.0) -> torch.Tensor:
+    """Mean |pred − target| with weight `hole_weight` on the hole and 1 on the known region (StrDiffusion's
+    official `MatchingLoss`: 10 on the hole; IR-SDE: plain L1)."""
+    weight = hole_weight * (1 - keep) + keep
     return (weight * (pred - target).abs()).mean()
 
 
@@ -68,7 +69,8 @@ class MeanRevertingMethod(EMATrained, InpaintMethod):
 
     def __init__(self, checkpoint="tiny", net: dict | None = None, T: int = 100, schedule: str = "cosine",
                  max_sigma: float = LAMBDA_INPAINT, eps: float = 0.005, use_ema: bool = True, lr: float = 1e-4,
-                 ema_decay: float = 0.995):
+                 ema_decay: float = 0.995, lr_steps: tuple[int, ...] = (200_000, 400_000, 600_000),
+                 lr_gamma: float = 0.5):
         super().__init__()
         self.save_hyperparameters()
         path = resolve_checkpoint(checkpoint, self.tiny_name)
@@ -81,7 +83,17 @@ class MeanRevertingMethod(EMATrained, InpaintMethod):
         self.nfe = 0
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr, betas=(0.9, 0.99))
+        """Adam (0.9, 0.99) with the yml's MultiStepLR (`lr_steps`, ×`lr_gamma`), per iteration."""
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr, betas=(0.9, 0.99))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.lr_decay_for(optimizer), "interval": "step"}}
+
+    def lr_decay_for(self, optimizer):
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, list(self.hparams.lr_steps), self.hparams.lr_gamma)
+
+    def on_train_batch_end(self, *args):
+        """EMA as upstream (`ema_pytorch.EMA(beta=0.995, update_every=10)`), not every step."""
+        ema_pytorch_update(self.ema, self.net, self.global_step, self.hparams.ema_decay)
+        self._ema_updated = True
 
     def random_steps(self, n: int, device) -> torch.Tensor:
         return torch.randint(1, self.sde.T + 1, (n,), device=device)

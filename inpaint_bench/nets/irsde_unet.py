@@ -65,7 +65,8 @@ class SinusoidalPosEmb(nn.Module):
 
 
 class ChannelLayerNorm(nn.Module):
-    """LayerNorm over channels at each position, with a gain `g` and no bias."""
+    """LayerNorm over channels at each position, with a gain `g` and no bias (ε 1e-5 in fp32, 1e-3 otherwise,
+    as upstream)."""
 
     def __init__(self, dim: int):
         super().__init__()
@@ -73,7 +74,8 @@ class ChannelLayerNorm(nn.Module):
 
     def forward(self, x):
         var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
-        return (x - mean) * (var + 1e-5).rsqrt() * self.g
+        eps = 1e-5 if x.dtype == torch.float32 else 1e-3
+        return (x - mean) * (var + eps).rsqrt() * self.g
 
 
 class PreNorm(nn.Module):
@@ -95,7 +97,11 @@ class Residual(nn.Module):
 
 
 class LinearAttention(nn.Module):
-    """Linear attention (softmax over features for q, over positions for k), 4 heads of 32."""
+    """Linear attention (softmax over features for q, over positions for k), 4 heads of 32.
+
+    v is divided by the number of positions h·w before the context product, as upstream: it does not cancel,
+    since a biased convolution and a LayerNorm follow.
+    """
 
     def __init__(self, dim: int, heads: int = 4, dim_head: int = 32):
         super().__init__()
@@ -108,6 +114,7 @@ class LinearAttention(nn.Module):
         h, w = x.shape[-2:]
         q, k, v = (rearrange(z, "b (h c) x y -> b h c (x y)", h=self.heads) for z in self.to_qkv(x).chunk(3, dim=1))
         q, k = q.softmax(dim=-2) * self.scale, k.softmax(dim=-1)
+        v = v / (h * w)
         context = torch.einsum("bhdn,bhen->bhde", k, v)
         out = torch.einsum("bhde,bhdn->bhen", context, q)
         return self.to_out(rearrange(out, "b h c (x y) -> b (h c) x y", x=h, y=w))

@@ -8,7 +8,6 @@ the layout of the official `latest.pt` (`net`, `ema` shadow order); and full inp
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
@@ -19,7 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from parity_common import FIXTURE_DIR, parity_weights, save_fixture, tensor_sha256, upstream_commit, weights_sha256
+from parity_common import (
+    FIXTURE_DIR,
+    RecordedRandnLike,
+    parity_weights,
+    save_fixture,
+    tensor_sha256,
+    upstream_commit,
+    weights_sha256,
+)
 
 # the official modules import ipdb only to have a debugger at hand; give them an inert one
 sys.modules.setdefault("ipdb", types.SimpleNamespace(set_trace=lambda *a, **k: None))
@@ -32,23 +39,6 @@ NET_KWARGS = dict(image_size=SIZE, num_channels=32, num_res_blocks=1, channel_mu
 WEIGHT_SEED = 13
 RUNS = [(True, 1), (True, 20), (True, 999), (False, 1), (False, 20), (False, 999)]  # (ot_ode, nfe)
 RECORD_LIMIT = 64  # runs with more draws store a seed and the sha256 of the stream instead of the draws
-
-
-@contextlib.contextmanager
-def recorded_randn_like(draws: list):
-    """Wrap torch.randn_like so every draw the official code makes is kept, in order."""
-    original = torch.randn_like
-
-    def recording(x, *args, **kwargs):
-        out = original(x, *args, **kwargs)
-        draws.append(out.detach().clone())
-        return out
-
-    torch.randn_like = recording
-    try:
-        yield
-    finally:
-        torch.randn_like = original
 
 
 def _official_runner(workdir: Path, beta_max: float, state: dict):
@@ -131,10 +121,10 @@ def generate(upstream: Path, out_dir: Path = FIXTURE_DIR) -> Path:
             key = f"run/{'ode' if ot_ode else 'sde'}{nfe}"
             seed = 100 + nfe + (0 if ot_ode else 5000)
             torch.manual_seed(seed)
-            draws: list[torch.Tensor] = []
-            with recorded_randn_like(draws):
+            with RecordedRandnLike() as recorder:
                 xs, _ = run.ddpm_sampling(opt, clean * (1 - mask), mask=mask, cond=None, clip_denoise=False,
                                           nfe=nfe, verbose=False)
+            draws = recorder.draws
             tensors[f"{key}/out"] = xs[:, 0].contiguous()
             stream = torch.cat([d.flatten() for d in draws])
             entry = {"key": key, "ot_ode": ot_ode, "nfe": nfe, "seed": seed, "draws": len(draws),

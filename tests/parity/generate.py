@@ -14,7 +14,7 @@ import importlib
 import sys
 from pathlib import Path
 
-FAMILIES = ("i2sb",)
+FAMILIES = ("i2sb", "irsde", "strdiffusion")
 
 
 def main(argv=None) -> int:

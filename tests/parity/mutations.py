@@ -14,6 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIDGE = "inpaint_bench/diffusion/bridge.py"
+IRUNET = "inpaint_bench/nets/irsde_unet.py"
+STRD = "inpaint_bench/methods/strdiffusion.py"
+IRSDE = "inpaint_bench/methods/irsde.py"
+UNIT = "tests/test_irsde_strdiffusion.py"  # a mutation may name the test file that should catch it
 
 MUTATIONS = {
     "i2sb": [
@@ -32,13 +36,31 @@ MUTATIONS = {
          "return torch.linspace(BETA_MIN**0.5, (beta_max / n_timestep) ** 0.5, n_timestep // 2, "
          "dtype=torch.float64).numpy()"),
     ],
+    "irsde": [
+        ("linear attention without the v / (h·w) scaling", IRUNET, "        v = v / (h * w)\n", ""),
+        ("reverse step without its noise term", "inpaint_bench/diffusion/irsde.py",
+         "return self.reverse_mean(xt, mu, noise_pred, t) - sigma * math.sqrt(self.dt) * noise",
+         "return self.reverse_mean(xt, mu, noise_pred, t)"),
+    ],
+    "strdiffusion": [
+        ("texture μ_y with a white hole (IR-SDE's fill)", STRD, "        mu_y = y0 * keep\n        x0_known",
+         "        mu_y = y0 * keep + (1 - keep)\n        x0_known"),
+        ("MatchingLoss weights swapped (10 on the known region)", IRSDE,
+         "weight = hole_weight * (1 - keep) + keep", "weight = (1 - keep) + hole_weight * keep", UNIT),
+        ("structure stage ends one step early", STRD, "for t in range(T, boundary - 1, -1):",
+         "for t in range(T, boundary, -1):"),
+        ("official accept rule without the averaging branch", STRD, "return better, ~better",
+         "return better, torch.zeros_like(better)"),
+        ("re-noising with θ_{t+j} instead of θ_{t−1+j}", STRD, "mu_x, t - 1 + j,", "mu_x, t + j,"),
+    ],
 }
 
 
 def run(family: str) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still restores the file (finally)
     survived = 0
-    for name, rel, old, new in MUTATIONS[family]:
+    for name, rel, old, new, *target in MUTATIONS[family]:
+        tests = target[0] if target else f"tests/parity/test_{family}_parity.py"
         path = ROOT / rel
         original = path.read_text()
         if old not in original:
@@ -47,7 +69,7 @@ def run(family: str) -> int:
             continue
         path.write_text(original.replace(old, new, 1))
         try:
-            r = subprocess.run([sys.executable, "-m", "pytest", f"tests/parity/test_{family}_parity.py", "-q",
+            r = subprocess.run([sys.executable, "-m", "pytest", tests, "-q",
                                 "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True)
         finally:
             path.write_text(original)

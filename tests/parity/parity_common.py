@@ -52,8 +52,45 @@ def tensor_sha256(x: torch.Tensor) -> str:
 
 
 def upstream_commit(path: Path) -> str:
+    """HEAD of the checkout, or the hash in its `COMMIT` file (an exported tree: `git archive` + `git rev-parse`)."""
+    if (path / "COMMIT").exists():
+        return (path / "COMMIT").read_text().strip()
     return subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def load_module(name: str, path: Path):
+    """Import one upstream file by path, without running its package's `__init__` (which may pull in more)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class RecordedRandnLike:
+    """Context manager: wrap torch.randn_like so every draw the official code makes is kept, in order."""
+
+    def __init__(self):
+        self.draws: list[torch.Tensor] = []
+
+    def __enter__(self):
+        self._original = torch.randn_like
+
+        def recording(x, *args, **kwargs):
+            out = self._original(x, *args, **kwargs)
+            self.draws.append(out.detach().clone())
+            return out
+
+        torch.randn_like = recording
+        return self
+
+    def __exit__(self, *exc):
+        torch.randn_like = self._original
+        return False
 
 
 def save_fixture(family: str, tensors: dict[str, torch.Tensor], header: dict, out_dir: Path = FIXTURE_DIR) -> Path:
