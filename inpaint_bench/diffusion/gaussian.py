@@ -11,6 +11,8 @@ import math
 import numpy as np
 import torch
 
+from .bridge import space_indices
+
 
 def linear_betas(n_timestep: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> np.ndarray:
     """guided-diffusion's linear schedule, scaled to `n_timestep` (float64)."""
@@ -19,11 +21,11 @@ def linear_betas(n_timestep: int = 1000, beta_start: float = 1e-4, beta_end: flo
 
 
 def space_timesteps(n_timestep: int, count: int) -> list[int]:
-    """guided-diffusion `space_timesteps(T, "count")`: `count` evenly strided original steps, rounded."""
+    """guided-diffusion `space_timesteps(T, "count")`: `count` original steps by an accumulated fractional
+    stride, rounded (the construction I²SB copied: `bridge.space_indices`)."""
     if count > n_timestep:
         raise ValueError(f"cannot take {count} steps out of {n_timestep}")
-    stride = (n_timestep - 1) / (count - 1) if count > 1 else 1
-    return sorted({round(i * stride) for i in range(count)})
+    return sorted(set(space_indices(n_timestep, count)))
 
 
 class GaussianSchedule:
