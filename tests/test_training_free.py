@@ -47,7 +47,7 @@ def test_oracle_network_recovers_x0(make):
     assert (out - x0).abs().max() < 1e-5 and method.nfe > 0
 
 
-@pytest.mark.parametrize("update", ["repo", "ddim"])
+@pytest.mark.parametrize("update", ["svd", "simplified", "ddim"])
 def test_ddnm_output_satisfies_the_measurement(update):
     torch.manual_seed(0)
     method = DDNM(checkpoint=None, steps=10, update=update)
@@ -127,6 +127,12 @@ def test_isdiff_attempts_follow_the_threshold_and_keep_the_lowest_dce(monkeypatc
     method.inpaint(image, mask, sample_generators(0, "a"))
     assert method.attempts == 3 and method.last_dce.item() == 3.0
     assert torch.equal(calls[-1][0], calls[1][1])  # the final pass starts from attempt 2's state at t_c
+    # each retry starts with less noise (t_s moves down by t_step, on the DDIM grid), never up
+    starts = method.attempt_starts
+    assert starts == sorted(starts, reverse=True) and len(set(starts)) == 3
+    assert [method.snap(400 - k * 50) for k in range(3)] == starts
+    with pytest.raises(ValueError, match="t_check"):
+        isdiff_ddnm(checkpoint=None, t_start=400, t_check=300, t_step=100, max_attempts=3)
 
 
 def test_isdiff_costs_at_most_a_fifth_of_repaint():
@@ -173,7 +179,7 @@ def test_ddnm_update_rules_follow_their_formulas():
     assert torch.allclose(G.ddim_step(x0, eps, 0.3, a_next, eta, z), torch.full((3,), ddim))
     # and the method really switches between them
     torch.manual_seed(0)
-    a, b = DDNM(checkpoint=None, steps=10, update="repo"), DDNM(checkpoint=None, steps=10, update="ddim")
+    a, b = DDNM(checkpoint=None, steps=10, update="simplified"), DDNM(checkpoint=None, steps=10, update="ddim")
     torch.nn.init.normal_(a.net.out[2].weight, std=0.05)
     b.net.load_state_dict(a.net.state_dict())
     x, mask = batch()
@@ -190,3 +196,19 @@ def test_renoise_has_the_forward_marginal():
     x_u = G.renoise(x_t, abar_t, abar_u, torch.randn(n))
     assert x_u.mean().item() == pytest.approx(abar_u**0.5 * x0, abs=0.01)
     assert x_u.std().item() == pytest.approx((1 - abar_u) ** 0.5, rel=0.01)
+
+
+@pytest.mark.parametrize("update, hole_std", [("svd", 0.418), ("simplified", 0.100), ("ddim", 0.472)])
+def test_ddnm_update_rules_on_gaussian_data_with_a_known_answer(update, hole_std):
+    """Every pixel i.i.d. N(0, 0.5²) and the exact ε-posterior mean as the network: the correct hole std is 0.50.
+    The official SVD update (the paper's evaluation path) gives 0.418, the simplified demo path 0.100 and textbook
+    DDIM 0.472 (η = 0.85, 100 steps), as measured with the official code; a swapped rule lands elsewhere."""
+    s2 = 0.25
+    method = DDNM(checkpoint=None, steps=100, eta=0.85, update=update)
+    method.model_out = lambda x, t, s: ((1 - s.abar(t)) ** 0.5 * x / (s.abar(t) * s2 + 1 - s.abar(t)), None)
+    g = torch.Generator().manual_seed(0)
+    image = torch.randn(4, 3, 32, 32, generator=g) * s2**0.5
+    mask = torch.ones(4, 1, 32, 32)
+    mask[..., :2, :2] = 0  # a few known pixels: the hole is (almost) the whole image
+    out = method.inpaint(image * (1 - mask), mask, sample_generators(0, "abcd"))
+    assert out[mask.expand_as(out).bool()].std().item() == pytest.approx(hole_std, abs=0.012)

@@ -106,8 +106,15 @@ def ddim_step(x0, eps, abar_t: float, abar_prev: float, eta: float, noise):
     return out + sigma * noise if sigma > 0 and noise is not None else out
 
 
+def ddnm_svd_step(x0, eps, abar_prev: float, eta: float, noise):
+    """DDNM's update on the official evaluation path (`ddnm_diffusion`, run without `--simplified`):
+    x' = √ᾱ' x̂0 + √(1−ᾱ') · (η z + √(1−η²) ε), with the network's raw ε."""
+    out = math.sqrt(abar_prev) * x0 + math.sqrt(1 - abar_prev) * math.sqrt(1 - eta**2) * eps
+    return out + math.sqrt(1 - abar_prev) * eta * noise if noise is not None else out
+
+
 def ddnm_repo_step(x0, eps, abar_prev: float, eta: float, noise):
-    """DDNM's simplified noise-free update as the official code writes it:
+    """DDNM's simplified noise-free update (the official `--simplified` demo path) as the official code writes it:
     x' = √ᾱ' x̂0 + √(1−ᾱ'²) · √(1−ᾱ') · (η z + √(1−η²) ε̂)  — note the squared ᾱ' in the first root."""
     gamma = math.sqrt(1 - abar_prev**2)
     c1, c2 = math.sqrt(1 - abar_prev) * eta, math.sqrt(1 - abar_prev) * math.sqrt(1 - eta**2)

@@ -6,12 +6,16 @@ For inpainting A = diag(keep mask) and A† = A, so the range–null-space step 
 keeps the measured pixels y = A x and the network's content in the hole. Sampling is DDIM with η = 0.85 over
 100 steps (the official default), optional time travel (jump_n_sample > 1) which re-noises the uncorrected x0|t.
 
-`update="repo"` (default) reproduces the official simplified noise-free path, whose noise scale is
-√(1−ᾱ'²)·√(1−ᾱ') (squared ᾱ' in the first root); `update="ddim"` is textbook DDIM with the same η.
+Update rules (`update`):
+- `svd` (default): the official evaluation path (`evaluation.sh` runs inpainting without `--simplified`, so the
+  paper's numbers come from it): x' = √ᾱ' x̂0 + √(1−ᾱ')·(η z + √(1−η²) ε) with the network's raw ε.
+- `simplified`: the official `--simplified` demo path, whose noise scale carries an extra √(1−ᾱ'²) (squared ᾱ').
+- `ddim`: textbook DDIM; there η scales σ_t = η √((1−ᾱ')/(1−ᾱ)) √(1−ᾱ/ᾱ'), not the split of √(1−ᾱ') above, and
+  ε is recomputed from x̂0.
 
-`clip_x0=True` (default) clamps x0|t to [−1, 1] as RePaint and guided-diffusion do. The official DDNM path does not
-clip; with its well-trained priors x0|t stays in range and nothing changes, while weak priors (the tiny one)
-diverge without it. `clip_x0=False` reproduces the official code exactly.
+`clip_x0=False` (default) as both official paths; `clip_x0=True` clamps x0|t to [−1, 1] as RePaint does (weak
+priors such as the tiny one diverge without it: the tiny configs set it, and their rows say so).
+DDNM+ (noisy measurements, σ_y > 0) is out of scope: benchmark inpainting measures the known pixels exactly.
 """
 
 from __future__ import annotations
@@ -27,14 +31,17 @@ def range_null_space(x0_t, image, mask):
     return x0_t - keep * (keep * x0_t - keep * image)
 
 
+UPDATES = ("svd", "simplified", "ddim")
+
+
 @register("ddnm")
 class DDNM(DiffusionPrior):
-    def __init__(self, checkpoint="tiny", steps: int = 100, eta: float = 0.85, update: str = "repo",
-                 jump_length: int = 1, jump_n_sample: int = 1, clip_x0: bool = True, **prior):
+    def __init__(self, checkpoint="tiny", steps: int = 100, eta: float = 0.85, update: str = "svd",
+                 jump_length: int = 1, jump_n_sample: int = 1, clip_x0: bool = False, **prior):
         super().__init__(checkpoint=checkpoint, **prior)
         self.save_hyperparameters()
-        if update not in ("repo", "ddim"):
-            raise ValueError(f"update must be 'repo' or 'ddim', got {update!r}")
+        if update not in UPDATES:
+            raise ValueError(f"update must be one of {', '.join(UPDATES)}, got {update!r}")
         self.update_rule = update  # (hparams.update would be the dict's method)
         self.times = ddim_times(self.schedule.n, steps, jump_length, jump_n_sample)
 
@@ -53,7 +60,9 @@ class DDNM(DiffusionPrior):
                 eps = G.eps_from_x0(x, x0_t, s.abar(t))
             x0_hat = range_null_space(x0_t, image, mask)  # Eq 13
             noise = self.noise(x, generators)
-            if self.update_rule == "repo":
+            if self.update_rule == "svd":
+                x = G.ddnm_svd_step(x0_hat, eps, s.abar(t_next), eta, noise)
+            elif self.update_rule == "simplified":
                 x = G.ddnm_repo_step(x0_hat, eps, s.abar(t_next), eta, noise)
             else:
                 x = G.ddim_step(x0_hat, G.eps_from_x0(x, x0_hat, s.abar(t)), s.abar(t), s.abar(t_next), eta, noise)
