@@ -212,3 +212,11 @@ def test_ddnm_update_rules_on_gaussian_data_with_a_known_answer(update, hole_std
     mask[..., :2, :2] = 0  # a few known pixels: the hole is (almost) the whole image
     out = method.inpaint(image * (1 - mask), mask, sample_generators(0, "abcd"))
     assert out[mask.expand_as(out).bool()].std().item() == pytest.approx(hole_std, abs=0.012)
+
+
+def test_ddim_steps_as_ddnm_builds_them():
+    from inpaint_bench.methods.ddpm_prior import ddim_times
+
+    thirty = ddim_times(1000, 30)
+    assert thirty[0] == 957 and len(thirty) == 31 and thirty[-1] == -1  # 30 steps from 29·33, then −1
+    assert ddim_times(1000, 100)[:2] == [990, 980] and len(ddim_times(1000, 100)) == 101

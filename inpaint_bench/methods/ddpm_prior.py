@@ -44,9 +44,11 @@ def walk(times: list[int]):
 
 
 def ddim_times(n_timestep: int, steps: int, jump_length: int = 1, jump_n_sample: int = 1) -> list[int]:
-    """DDIM's steps range(0, T, T/steps) walked from the top down to −1, with RePaint-style time travel over the
-    step indices when `jump_n_sample` > 1 (DDNM's time-travel trick)."""
-    seq = list(range(0, n_timestep, n_timestep // steps))
+    """DDNM's steps k·skip for k < `steps`, skip = T // steps (exactly `steps` of them, as upstream: steps 30 →
+    30 steps from 957), walked from the top down to −1, with RePaint-style time travel over the step indices when
+    `jump_n_sample` > 1 (DDNM's time-travel trick)."""
+    skip = n_timestep // steps
+    seq = [k * skip for k in range(steps)]
     index_walk = G.repaint_jump_schedule(len(seq), jump_length, jump_n_sample)
     return [seq[i] if i >= 0 else -1 for i in index_walk]
 
