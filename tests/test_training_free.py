@@ -220,3 +220,35 @@ def test_ddim_steps_as_ddnm_builds_them():
     thirty = ddim_times(1000, 30)
     assert thirty[0] == 957 and len(thirty) == 31 and thirty[-1] == -1  # 30 steps from 29·33, then −1
     assert ddim_times(1000, 100)[:2] == [990, 980] and len(ddim_times(1000, 100)) == 101
+
+
+@pytest.mark.parametrize("make", [isdiff_repaint, isdiff_ddnm])
+def test_isdiff_checks_dce_on_the_estimate_the_base_would_form(make, monkeypatch):
+    """RePaint base: the known region is injected before the DCE call; DDNM base: the projected x̂0 is scored."""
+    x0, mask = batch(1)
+    method = make(checkpoint=None, dce_threshold=float("inf"))  # one attempt
+    torch.nn.init.normal_(method.base.net.out[2].weight, std=0.05)  # ε ≠ 0
+    scored, calls, states = [], [], []
+    monkeypatch.setattr(isdiff_module, "dce", lambda x0, mask, bins: scored.append(x0) or torch.zeros(len(x0)))
+    model_out, sample = method.base.model_out, method.base.sample
+
+    def spy_model(x, t, s):
+        calls.append((x.clone(), t))
+        return model_out(x, t, s)
+
+    def spy_sample(x, times, *args):
+        out = sample(x, times, *args)
+        states.append(out[0].clone())
+        return out
+
+    method.base.model_out, method.base.sample = spy_model, spy_sample
+    method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))
+    t_check = method.snap(method.t_check)
+    dce_input = next(x for x, t in calls if t == t_check)  # the segment stops at t_c; the DCE call is the first
+    keep = (1 - mask).expand_as(x0).bool()
+    if make is isdiff_ddnm:
+        assert torch.equal(dce_input, states[0])  # DDNM's x̂0 comes from x_t itself …
+        assert torch.allclose(scored[0][keep], x0[keep], atol=1e-6)  # … projected: the known pixels are y
+    else:
+        changed = (dce_input - states[0]).abs()
+        assert changed[~keep].max() == 0 and changed[keep].max() > 0  # injected, in the known region only

@@ -115,9 +115,8 @@ class ISDiff(InpaintMethod):
             x = G.q_sample(seed[idx], base.schedule.abar(t_start), base.noise(seed[idx], gens))
             times = self.segment(t_start, t_check)
             x, _ = base.sample(x, times, image[idx], mask[idx], gens)  # x at the checkpoint step
-            eps, _ = base.model_out(x, t_check, base.schedule)
+            x0 = base.checkpoint_x0(x, t_check, image[idx], mask[idx], gens)  # injected / projected, as the base
             base.nfe += 1
-            x0 = G.x0_from_eps(x, eps, base.schedule.abar(t_check))
             score = dce(x0, mask[idx], self.bins).to(best_dce)
             better = score < best_dce[idx]
             best_dce[idx[better]] = score[better]

@@ -58,6 +58,12 @@ class RePaint(DiffusionPrior):
                 x = G.ddim_step(x0, eps, self.sched.abar(t), self.sched.abar(t_next), self.hparams.eta, noise)
         return x, x0
 
+    def checkpoint_x0(self, x, t, image, mask, generators):
+        """x̂0 at step t as this sampler would form it there: the known region injected first (Eq 10)."""
+        x = mask * x + (1 - mask) * self.known_at(image, t, generators)
+        eps, _ = self.model_out(x, t, self.sched)
+        return G.x0_from_eps(x, eps, self.sched.abar(t)).clamp(-1, 1)
+
     def describe(self) -> dict:
         h = self.hparams
         return {"class": "RePaint", "sampler": h.sampler, "t_T": h.t_T, "jump_length": h.jump_length,
