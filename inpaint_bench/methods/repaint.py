@@ -12,6 +12,8 @@ jump parameters then count DDIM steps (`jump_n_sample: 1` for plain DDIM).
 
 from __future__ import annotations
 
+import torch
+
 from ..diffusion import gaussian as G
 from .ddpm_prior import DiffusionPrior, ddim_times, walk
 from .registry import register
@@ -36,27 +38,38 @@ class RePaint(DiffusionPrior):
         """Eq 8: the known pixels diffused to level t (clean at t < 0)."""
         return image if t < 0 else G.q_sample(image, self.sched.abar(t), self.noise(image, generators))
 
-    def sample(self, x, times, image, mask, generators):
-        """Walk `times` from x; returns (x at the end, the last x̂0)."""
+    def sample(self, x, times, image, mask, generators, from_noise: bool = False):
+        """Walk `times` from x; returns (x at the end, the last x̂0).
+
+        As the official `p_sample`: each denoising step draws its posterior noise first, then injects the known
+        region (a second draw); from pure noise (`from_noise`) the very first step injects nothing.
+        """
         x0 = None
+        ddpm = self.hparams.sampler == "ddpm"
         for kind, t, t_next in walk(times):
             if kind == "up":
-                if self.hparams.sampler == "ddpm":
+                if ddpm:
                     x = G.undo_step(self.sched, x, t_next, self.noise(x, generators))
                 else:  # jump up over DDIM steps: diffuse x_t to t_next in closed form
                     x = G.renoise(x, self.sched.abar(t), self.sched.abar(t_next), self.noise(x, generators))
                 continue
-            x = mask * x + (1 - mask) * self.known_at(image, t, generators)  # Eq 10
+            noise = self.noise(x, generators) if ddpm or self.hparams.eta > 0 else None
+            if not (from_noise and x0 is None):
+                x = mask * x + (1 - mask) * self.known_at(image, t, generators)  # Eq 10
             eps, var = self.model_out(x, t, self.sched)
             self.nfe += 1
             x0 = G.x0_from_eps(x, eps, self.sched.abar(t)).clamp(-1, 1)
-            if self.hparams.sampler == "ddpm":
-                x = G.ddpm_step(self.sched, x, x0, t, self.noise(x, generators), var)  # Eq 9
+            if ddpm:
+                x = G.ddpm_step(self.sched, x, x0, t, noise, var)  # Eq 9
             else:
                 eps = G.eps_from_x0(x, x0, self.sched.abar(t))
-                noise = self.noise(x, generators) if self.hparams.eta > 0 else None
                 x = G.ddim_step(x0, eps, self.sched.abar(t), self.sched.abar(t_next), self.hparams.eta, noise)
         return x, x0
+
+    @torch.inference_mode()
+    def inpaint(self, image, mask, generator=None):
+        self.nfe = 0
+        return self.sample(self.noise(image, generator), self.times, image, mask, generator, from_noise=True)[0]
 
     def checkpoint_x0(self, x, t, image, mask, generators):
         """x̂0 at step t as this sampler would form it there: the known region injected first (Eq 10)."""

@@ -14,7 +14,7 @@ import importlib
 import sys
 from pathlib import Path
 
-FAMILIES = ("i2sb", "irsde", "strdiffusion")
+FAMILIES = ("i2sb", "irsde", "strdiffusion", "repaint")
 
 
 def main(argv=None) -> int:

@@ -17,7 +17,9 @@ BRIDGE = "inpaint_bench/diffusion/bridge.py"
 IRUNET = "inpaint_bench/nets/irsde_unet.py"
 STRD = "inpaint_bench/methods/strdiffusion.py"
 IRSDE = "inpaint_bench/methods/irsde.py"
-UNIT = "tests/test_irsde_strdiffusion.py"  # a mutation may name the test file that should catch it
+UNIT = "tests/test_irsde_strdiffusion.py"
+REPAINT = "inpaint_bench/methods/repaint.py"
+GAUSS = "inpaint_bench/diffusion/gaussian.py"  # a mutation may name the test file that should catch it
 
 MUTATIONS = {
     "i2sb": [
@@ -41,6 +43,18 @@ MUTATIONS = {
         ("reverse step without its noise term", "inpaint_bench/diffusion/irsde.py",
          "return self.reverse_mean(xt, mu, noise_pred, t) - sigma * math.sqrt(self.dt) * noise",
          "return self.reverse_mean(xt, mu, noise_pred, t)"),
+    ],
+    "repaint": [
+        ("undo step dropped (resampling re-noises nothing)", REPAINT,
+         "x = G.undo_step(self.sched, x, t_next, self.noise(x, generators))", "self.noise(x, generators)"),
+        ("known region injected at ᾱ_{t−1}", REPAINT,
+         "G.q_sample(image, self.sched.abar(t), self.noise(image, generators))",
+         "G.q_sample(image, self.sched.abar(max(t - 1, 0)), self.noise(image, generators))"),
+        ("learned variance ignored (clipped posterior variance)", REPAINT,
+         "x = G.ddpm_step(self.sched, x, x0, t, noise, var)", "x = G.ddpm_step(self.sched, x, x0, t, noise, None)"),
+        ("posterior mean coefficients swapped", GAUSS,
+         "float(schedule.posterior_mean_coef1[t]) * x0 + float(schedule.posterior_mean_coef2[t]) * x_t",
+         "float(schedule.posterior_mean_coef2[t]) * x0 + float(schedule.posterior_mean_coef1[t]) * x_t"),
     ],
     "strdiffusion": [
         ("texture μ_y with a white hole (IR-SDE's fill)", STRD, "        mu_y = y0 * keep\n        x0_known",
