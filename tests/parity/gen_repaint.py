@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 import torch
-from parity_common import FIXTURE_DIR, RecordedRandnLike, parity_weights, save_fixture, upstream_commit, weights_sha256
+from parity_common import (
+    FIXTURE_DIR,
+    RecordedRandnLike,
+    parity_weights,
+    save_fixture,
+    upstream_commit,
+    weights_sha256,
+)
 
 SIZE = 16
 NET_KWARGS = dict(image_size=SIZE, num_channels=32, num_res_blocks=1, channel_mult="1,2", learn_sigma=True,

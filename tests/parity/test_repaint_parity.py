@@ -1,7 +1,6 @@
 """RePaint against andreas128/RePaint: a whole DDPM run with a short jump schedule and a learned-σ network
 (fixtures from `generate.py repaint`, commit in fixtures/repaint.json)."""
 
-import torch
 from parity_common import load_fixture, parity_weights, weights_sha256
 
 from inpaint_bench.diffusion.noise import ReplayNoise
