@@ -56,6 +56,16 @@ MUTATIONS = {
          "float(schedule.posterior_mean_coef1[t]) * x0 + float(schedule.posterior_mean_coef2[t]) * x_t",
          "float(schedule.posterior_mean_coef2[t]) * x0 + float(schedule.posterior_mean_coef1[t]) * x_t"),
     ],
+    "ddnm": [
+        ("range–null-space projection with the wrong sign", "inpaint_bench/methods/ddnm.py",
+         "return x0_t - keep * (keep * x0_t - keep * image)", "return x0_t + keep * (keep * x0_t - keep * image)"),
+        ("SVD update with η and √(1−η²) swapped", GAUSS,
+         "out = math.sqrt(abar_prev) * x0 + math.sqrt(1 - abar_prev) * math.sqrt(1 - eta**2) * eps",
+         "out = math.sqrt(abar_prev) * x0 + math.sqrt(1 - abar_prev) * eta * eps"),
+        ("time travel re-noises the projected x̂0", "inpaint_bench/methods/ddnm.py",
+         "x = G.q_sample(x0_t, s.abar(t_next), self.noise(x, generators))",
+         "x = G.q_sample(x0_hat, s.abar(t_next), self.noise(x, generators))"),
+    ],
     "strdiffusion": [
         ("texture μ_y with a white hole (IR-SDE's fill)", STRD, "        mu_y = y0 * keep\n        x0_known",
          "        mu_y = y0 * keep + (1 - keep)\n        x0_known"),
