@@ -33,10 +33,10 @@ masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them b
 
 tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on the tiny dataset (CPU, ~60 min)
 	$(BIN)/inpaint-bench train i2sb --dataset tiny --mask mixed --max-steps 1200 --seed 0 --out runs/tiny --export-tiny
-	$(BIN)/inpaint-bench train asyncdsb --dataset tiny --mask mixed --max-steps 500 --seed 0 --out runs/tiny --export-tiny --init i2sb_tiny
+	$(BIN)/inpaint-bench train asyncdsb --dataset tiny --mask mixed --max-steps 60 --seed 0 --out runs/tiny --export-tiny --init i2sb_tiny
 	$(BIN)/inpaint-bench train ddpm --dataset tiny --max-steps 1200 --seed 0 --lr 2e-4 --out runs/tiny --export-tiny
 	$(BIN)/inpaint-bench train irsde --dataset tiny --max-steps 1000 --seed 0 --lr 1e-3 --out runs/tiny2 --export-tiny
-	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 200 --seed 0 --lr 1e-3 --out runs/tiny3 --export-tiny --method-config '{target: eq4}'
+	$(BIN)/inpaint-bench train strdiffusion --dataset tiny --max-steps 400 --seed 0 --lr 1e-3 --out runs/tiny3 --export-tiny --method-config '{target: eq4}'
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor
