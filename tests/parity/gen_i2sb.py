@@ -24,6 +24,7 @@ from parity_common import (
     parity_weights,
     save_fixture,
     tensor_sha256,
+    tiny_adm_kwargs,
     upstream_commit,
     weights_sha256,
 )
@@ -32,10 +33,7 @@ from parity_common import (
 sys.modules.setdefault("ipdb", types.SimpleNamespace(set_trace=lambda *a, **k: None))
 
 SIZE = 16
-NET_KWARGS = dict(image_size=SIZE, num_channels=32, num_res_blocks=1, channel_mult="1,2", learn_sigma=False,
-                  class_cond=False, use_checkpoint=False, attention_resolutions="8", num_heads=1,
-                  num_head_channels=32, num_heads_upsample=-1, use_scale_shift_norm=True, dropout=0.0,
-                  resblock_updown=True, use_fp16=False, use_new_attention_order=False)
+NET_KWARGS = tiny_adm_kwargs(SIZE, learn_sigma=False)
 WEIGHT_SEED = 13
 RUNS = [(True, 1), (True, 20), (True, 999), (False, 1), (False, 20), (False, 999)]  # (ot_ode, nfe)
 RECORD_LIMIT = 64  # runs with more draws store a seed and the sha256 of the stream instead of the draws

@@ -13,15 +13,13 @@ from parity_common import (
     RecordedRandnLike,
     parity_weights,
     save_fixture,
+    tiny_adm_kwargs,
     upstream_commit,
     weights_sha256,
 )
 
 SIZE = 16
-NET_KWARGS = dict(image_size=SIZE, num_channels=32, num_res_blocks=1, channel_mult="1,2", learn_sigma=True,
-                  class_cond=False, use_checkpoint=False, attention_resolutions="8", num_heads=1,
-                  num_head_channels=32, num_heads_upsample=-1, use_scale_shift_norm=True, dropout=0.0,
-                  resblock_updown=True, use_fp16=False, use_new_attention_order=False)
+NET_KWARGS = tiny_adm_kwargs(SIZE, learn_sigma=True)
 JUMP = dict(t_T=10, n_sample=1, jump_length=3, jump_n_sample=2)
 WEIGHT_SEED = 41
 

@@ -19,6 +19,14 @@ import torch
 FIXTURE_DIR = Path(__file__).parent / "fixtures"
 
 
+def tiny_adm_kwargs(size: int = 16, learn_sigma: bool = False) -> dict:
+    """guided-diffusion `create_model` arguments of the small ADM UNet the I²SB, RePaint and DDNM fixtures use."""
+    return dict(image_size=size, num_channels=32, num_res_blocks=1, channel_mult="1,2", learn_sigma=learn_sigma,
+                class_cond=False, use_checkpoint=False, attention_resolutions=str(size // 2), num_heads=1,
+                num_head_channels=32, num_heads_upsample=-1, use_scale_shift_norm=True, dropout=0.0,
+                resblock_updown=True, use_fp16=False, use_new_attention_order=False)
+
+
 def parity_weights(shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str, torch.Tensor]:
     """Random float32 weights for a state dict layout, the same for any module that has these keys and shapes.
 
