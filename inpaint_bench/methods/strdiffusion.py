@@ -262,7 +262,7 @@ class StrDiffusion(MeanRevertingMethod):
 
         def score(y, x, t):  # the discriminator sees the texture's known region and the structure
             self.discriminator_evals += 1
-            return self.discriminator(self.times[t], y * keep, x, group=1).view(-1)
+            return self.discriminator(self.times[self.discriminator_steps(t)], y * keep, x, group=1).view(-1)
 
         y = mu_y + self.sde.max_sigma * noise(y0.shape, generator)  # noise_state of μ_y, then of μ_x
         x = mu_x + self.sde.max_sigma * noise(mu_x.shape, generator)
