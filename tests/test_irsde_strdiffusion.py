@@ -294,3 +294,26 @@ def test_strdiffusion_exports_three_networks_that_load_back(tmp_path):
                  (method.discriminator, back.discriminator)):
         assert a.config == b.config
         assert all(torch.equal(v.half().float(), b.state_dict()[k]) for k, v in a.state_dict().items())
+
+
+def test_ema_follows_the_ema_pytorch_rule():
+    from inpaint_bench.methods.ema import ema_pytorch_update, make_ema
+
+    net = torch.nn.Linear(2, 1, bias=False)
+    ema = make_ema(net, 0.995)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+        ema.module.weight.fill_(0.0)
+    ema_pytorch_update(ema, net, 105, 0.995)  # not a multiple of update_every = 10: untouched
+    assert ema.module.weight.eq(0).all()
+    ema_pytorch_update(ema, net, 50, 0.995)  # before update_after_step = 100: a copy
+    assert ema.module.weight.eq(1).all()
+    with torch.no_grad():
+        ema.module.weight.fill_(0.0)
+    ema_pytorch_update(ema, net, 110, 0.995)  # warm-up decay 1 − (1 + 9)^(−2/3) ≈ 0.785
+    decay = 1 - 10 ** (-2 / 3)
+    assert torch.allclose(ema.module.weight, torch.full_like(net.weight, 1 - decay))
+    with torch.no_grad():
+        ema.module.weight.fill_(0.0)
+    ema_pytorch_update(ema, net, 100_000, 0.995)  # late: capped at beta
+    assert torch.allclose(ema.module.weight, torch.full_like(net.weight, 0.005))
