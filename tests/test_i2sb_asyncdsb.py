@@ -208,6 +208,7 @@ def _export(tmp_path, **meta):
 def test_checkpoints_for_another_schedule_or_method_are_refused(tmp_path):
     good = I2SB(checkpoint=None).export_metadata()
     I2SB(checkpoint=str(_export(tmp_path, method="i2sb", **good)))  # loads
+    I2SB(checkpoint=str(_export(tmp_path, method="i2sb", **good)), beta_max=1)  # an int β_max is the same value
     with pytest.raises(CheckpointError, match="trained before the schedule fix"):
         I2SB(checkpoint=str(_export(tmp_path, method="i2sb")))
     with pytest.raises(CheckpointError, match="beta_max: checkpoint 0.3 vs 1.0"):

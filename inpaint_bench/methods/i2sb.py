@@ -95,7 +95,7 @@ class BridgeMethod(EMATrained, InpaintMethod):
 
     def export_metadata(self) -> dict:
         """Written into exported safetensors and checked when they are loaded again."""
-        return {"schedule": SCHEDULE_TAG, "n_timestep": self.schedule.n, "beta_max": self.schedule.beta_max}
+        return {"schedule": SCHEDULE_TAG, "n_timestep": int(self.schedule.n), "beta_max": float(self.schedule.beta_max)}
 
     def describe(self) -> dict:
         return {"class": type(self).__name__, "nfe": self.hparams.nfe, "ot_ode": self.hparams.ot_ode,
@@ -117,7 +117,8 @@ def check_bridge_checkpoint(path, method: str, n_timestep: int, beta_max: float)
     meta = safetensors_metadata(path)
     if "method" not in meta:
         return
-    want = {"method": method, "schedule": SCHEDULE_TAG, "n_timestep": str(n_timestep), "beta_max": str(beta_max)}
+    want = {"method": method, "schedule": SCHEDULE_TAG, "n_timestep": str(int(n_timestep)),
+            "beta_max": str(float(beta_max))}  # normalised as written: beta_max=1 and 1.0 are the same schedule
     differs = [f"{k}: checkpoint {meta.get(k, '(none: trained before the schedule fix)')!s} vs {v}"
                for k, v in want.items() if meta.get(k) != v]
     if differs:
