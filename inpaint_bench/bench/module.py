@@ -47,7 +47,7 @@ class BenchModule(L.LightningModule):
         if image.is_cuda:
             torch.cuda.synchronize(image.device)
         start = time.perf_counter()
-        out, drift = run_inpaint(self.method, image, mask, generators)
+        out, drift = run_inpaint(self.method, image, mask, generators, batch.get("label"))
         if image.is_cuda:
             torch.cuda.synchronize(image.device)
         seconds = torch.full((len(image),), (time.perf_counter() - start) / len(image), device=image.device)

@@ -72,19 +72,23 @@ def eps_from_x0(x_t, x0, abar: float):
     return (x_t - math.sqrt(abar) * x0) / math.sqrt(1 - abar)
 
 
-def ddpm_step(schedule: GaussianSchedule, x_t, x0, t: int, noise, model_var=None):
+def ddpm_step(schedule: GaussianSchedule, x_t, x0, t: int, noise, model_var=None, guidance=None):
     """Sample p(x_{t−1} | x_t, x̂0): the DDPM posterior mean, with the learned-range variance when the network
     predicts one (`model_var` ∈ [−1, 1], Improved DDPM Eq 15) and the clipped posterior variance otherwise.
-    No noise is added at t = 0."""
+    `guidance` (s∇ log p_φ(y | x_t), diffusion/guidance.py) shifts the mean by Σ·guidance (Dhariwal & Nichol
+    Alg 1; at t = 0 too, as guided-diffusion). No noise is added at t = 0."""
     mean = float(schedule.posterior_mean_coef1[t]) * x0 + float(schedule.posterior_mean_coef2[t]) * x_t
-    if t == 0:
-        return mean
     min_log = float(schedule.posterior_log_variance_clipped[t])
     if model_var is None:
-        return mean + math.exp(0.5 * min_log) * noise
-    frac = (model_var + 1) / 2
-    log_var = frac * math.log(schedule.betas[t]) + (1 - frac) * min_log
-    return mean + torch.exp(0.5 * log_var) * noise
+        log_var = torch.full_like(mean, min_log)
+        variance = torch.full_like(mean, float(schedule.posterior_variance[t]))  # guided-diffusion: unclipped
+    else:
+        frac = (model_var + 1) / 2
+        log_var = frac * math.log(schedule.betas[t]) + (1 - frac) * min_log
+        variance = torch.exp(log_var)
+    if guidance is not None:
+        mean = mean + variance * guidance
+    return mean if t == 0 else mean + torch.exp(0.5 * log_var) * noise
 
 
 def renoise(x_t, abar_t: float, abar_up: float, noise):

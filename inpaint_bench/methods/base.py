@@ -19,6 +19,7 @@ class InpaintMethod(L.LightningModule):
       image     [B, 3, H, W] in [-1, 1], hole already zeroed by the runner
       mask      [B, 1, H, W] in {0, 1}, 1 = hole
       generator one torch.Generator per sample (list of length B), or None
+      labels    [B] class labels, passed only to methods with `uses_labels` (None when the dataset has none)
     and set `self.nfe` to the number of network evaluations per image of that call. Calls of auxiliary networks
     that are not the diffusion denoiser (AsyncDSB's gradient net, StrDiffusion's discriminator) go into
     `self.aux_nfe`, a dict name → calls per image, recorded beside NFE.
@@ -26,6 +27,7 @@ class InpaintMethod(L.LightningModule):
 
     nfe: int = 0
     aux_nfe: dict[str, int] = {}
+    uses_labels: bool = False  # True: `inpaint` also takes `labels` (class labels, e.g. a class-conditional prior)
 
     def inpaint(self, image: torch.Tensor, mask: torch.Tensor, generator=None) -> torch.Tensor:
         raise NotImplementedError
@@ -39,7 +41,7 @@ class InpaintMethod(L.LightningModule):
 
 
 @torch.inference_mode()
-def run_inpaint(method: InpaintMethod, image: torch.Tensor, mask: torch.Tensor, generator=None):
+def run_inpaint(method: InpaintMethod, image: torch.Tensor, mask: torch.Tensor, generator=None, labels=None):
     """Call a method under the suite's contract.
 
     Checks the convention, zeroes the hole so its content cannot leak, calls `method.inpaint`, checks the
@@ -48,7 +50,8 @@ def run_inpaint(method: InpaintMethod, image: torch.Tensor, mask: torch.Tensor, 
     """
     check_image(image)
     check_mask(mask, image)
-    raw = method.inpaint(known_region(image, mask), mask, generator)
+    extra = {"labels": labels} if method.uses_labels else {}
+    raw = method.inpaint(known_region(image, mask), mask, generator, **extra)
     name = type(method).__name__
     if not isinstance(raw, torch.Tensor) or raw.shape != image.shape:
         shape = list(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__

@@ -45,28 +45,30 @@ class DDNM(DiffusionPrior):
         self.update_rule = update  # (hparams.update would be the dict's method)
         self.times = ddim_times(self.schedule.n, steps, jump_length, jump_n_sample)
 
-    def x0_at(self, x, t, image, mask):
+    def x0_at(self, x, t, image, mask, labels=None):
         """(x0|t, x̂0): the network's clean estimate (Eq 12, clipped if `clip_x0`) and its projection (Eq 13)."""
         s = self.schedule
-        eps, _ = self.model_out(x, t, s)
+        eps, _ = self.model_out(x, t, s, labels)
         x0_t = G.x0_from_eps(x, eps, s.abar(t))
         if self.hparams.clip_x0:
             x0_t = x0_t.clamp(-1, 1)
             eps = G.eps_from_x0(x, x0_t, s.abar(t))
         return eps, x0_t, range_null_space(x0_t, image, mask)
 
-    def checkpoint_x0(self, x, t, image, mask, generators):
+    def checkpoint_x0(self, x, t, image, mask, generators, labels=None):
         """x̂0 at step t as this sampler would form it there: the range–null-space projection (Eq 13)."""
-        return self.x0_at(x, t, image, mask)[2]
+        return self.x0_at(x, t, image, mask, labels)[2]
 
-    def sample(self, x, times, image, mask, generators):
+    def sample(self, x, times, image, mask, generators, labels=None):
+        """Walk `times` from x (labels: a class-conditional network's y; DDNM's ImageNet classifier guidance,
+        `cls_fn`, is not implemented); returns (x at the end, the last x̂0)."""
         x0_t = x0_hat = None
         s, eta = self.schedule, self.hparams.eta
         for kind, t, t_next in walk(times):
             if kind == "up":  # time travel: re-noise the uncorrected x0|t to level t_next
                 x = G.q_sample(x0_t, s.abar(t_next), self.noise(x, generators))
                 continue
-            eps, x0_t, x0_hat = self.x0_at(x, t, image, mask)  # Eqs 12–13
+            eps, x0_t, x0_hat = self.x0_at(x, t, image, mask, labels)  # Eqs 12–13
             self.nfe += 1
             noise = self.noise(x, generators)
             if self.update_rule == "svd":

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..diffusion import gaussian as G
-from ..diffusion.noise import per_sample_randn
+from ..diffusion.noise import ReplayNoise, per_sample_randn
 from ..nets.checkpoints import load_into, load_unet, read_state, unet_state
 from ..nets.ddpm_unet import DDPMConfig, DDPMUNet
 from ..nets.unet import UNetConfig
@@ -57,21 +57,49 @@ class DiffusionPrior(EMATrained, InpaintMethod):
     """ε̂(x_t, t) (+ learned σ) on a linear β schedule. Subclasses implement the inpainting sampler."""
 
     def __init__(self, checkpoint="tiny", arch: str = "adm", net: dict | None = None, n_timestep: int = 1000,
-                 lr: float = 2e-4, ema_decay: float = 0.999):
+                 lr: float = 2e-4, ema_decay: float = 0.999, class_labels: str = "random"):
         super().__init__()
         self.save_hyperparameters()
+        if class_labels not in ("random", "dataset"):
+            raise ValueError(f"class_labels must be 'random' or 'dataset', got {class_labels!r}")
+        self.class_labels_mode = class_labels
         self.net = load_prior_net(checkpoint, arch, net)
         self.ema = make_ema(self.net, ema_decay)
         self.base_betas = G.linear_betas(n_timestep)
         self.schedule = G.GaussianSchedule(self.base_betas)
         self.nfe = 0
 
-    def model_out(self, x, t: int, schedule: G.GaussianSchedule):
-        """(ε̂, learned-σ output or None) at step t of `schedule` (the network sees the original timestep)."""
-        net = self.inference_net()
-        tt = torch.full((len(x),), int(schedule.timestep_map[t]), device=x.device)
-        out = net(x, tt)
+    def model_out(self, x, t: int, schedule: G.GaussianSchedule, labels=None):
+        """(ε̂, learned-σ output or None) at step t of `schedule` (the network sees the original timestep);
+        `labels` are the class labels of a class-conditional network (None for unconditional ones)."""
+        out = self.inference_net()(x, self.net_time(x, t, schedule), labels)
         return (out[:, :3], out[:, 3:]) if out.shape[1] == 6 else (out, None)
+
+    @staticmethod
+    def net_time(x, t: int, schedule: G.GaussianSchedule) -> torch.Tensor:
+        """The networks' timestep input for step t of `schedule` (respaced step → original timestep)."""
+        return torch.full((len(x),), int(schedule.timestep_map[t]), device=x.device)
+
+    @property
+    def num_classes(self) -> int | None:
+        """Classes of a class-conditional network (guided-diffusion's ImageNet models: 1000), else None."""
+        return getattr(self.net.config, "num_classes", None)
+
+    def labels_for(self, labels, generators, batch: int, device):
+        """The labels y the network is conditioned on: None for an unconditional network; the dataset's labels
+        (`class_labels="dataset"`), or one label per sample drawn uniformly from its own generator
+        (`class_labels="random"`, as RePaint's `test.py` draws them when no `cond_y` is set)."""
+        k = self.num_classes
+        if k is None:
+            return None
+        if self.class_labels_mode == "dataset":
+            if labels is None:
+                raise ValueError("class_labels='dataset' but this dataset has no class labels (ImageNet has them); "
+                                 "use class_labels: random for a class-conditional network on other data")
+            return torch.as_tensor(labels, device=device).long().view(-1)
+        if generators is None or isinstance(generators, ReplayNoise):
+            return torch.randint(0, k, (batch,), device=device)
+        return torch.cat([torch.randint(0, k, (1,), generator=g) for g in generators]).to(device)
 
     def noise(self, x, generators):
         return per_sample_randn(x.shape, generators, x.device)
@@ -92,10 +120,15 @@ class DiffusionPrior(EMATrained, InpaintMethod):
     def sample(self, x, times, image, mask, generators):
         raise NotImplementedError("the DDPM prior is used through repaint, ddnm or isdiff_*")
 
+    @property
+    def uses_labels(self) -> bool:
+        return self.num_classes is not None
+
     @torch.inference_mode()
-    def inpaint(self, image, mask, generator=None):
+    def inpaint(self, image, mask, generator=None, labels=None):
         self.nfe = 0
-        x, _ = self.sample(self.noise(image, generator), self.times, image, mask, generator)
+        y = self.labels_for(labels, generator, len(image), image.device)
+        x, _ = self.sample(self.noise(image, generator), self.times, image, mask, generator, labels=y)
         return x
 
 

@@ -81,6 +81,7 @@ class ISDiff(InpaintMethod):
         self.t_start, self.t_check, self.t_step, self.max_attempts = t_start, t_check, t_step, max_attempts
         self.dce_threshold, self.gmm_components, self.seed_sigma, self.bins = dce_threshold, gmm_components, seed_sigma, bins
         self.attempts = 0
+        self.uses_labels = base.uses_labels
         if not 0 <= t_check < t_start < base.schedule.n:
             raise ValueError(f"need 0 <= t_check < t_start < {base.schedule.n}")
         if t_start - (max_attempts - 1) * t_step <= t_check:
@@ -98,9 +99,10 @@ class ISDiff(InpaintMethod):
         return min(steps, key=lambda s: abs(s - t))
 
     @torch.inference_mode()
-    def inpaint(self, image, mask, generator=None):
+    def inpaint(self, image, mask, generator=None, labels=None):
         base, b = self.base, len(image)
-        base.nfe = 0
+        base.nfe, base.aux_nfe = 0, {}
+        y = base.labels_for(labels, generator, b, image.device)
         seed = gmm_seed(image, mask, self.gmm_components, self.seed_sigma, generator)
         t_check = self.snap(self.t_check)
         best_x = torch.empty_like(image)
@@ -114,8 +116,9 @@ class ISDiff(InpaintMethod):
             gens = [generator[i] for i in idx.tolist()] if generator else None
             x = G.q_sample(seed[idx], base.schedule.abar(t_start), base.noise(seed[idx], gens))
             times = self.segment(t_start, t_check)
-            x, _ = base.sample(x, times, image[idx], mask[idx], gens)  # x at the checkpoint step
-            x0 = base.checkpoint_x0(x, t_check, image[idx], mask[idx], gens)  # injected / projected, as the base
+            y_idx = None if y is None else y[idx]
+            x, _ = base.sample(x, times, image[idx], mask[idx], gens, labels=y_idx)  # x at the checkpoint step
+            x0 = base.checkpoint_x0(x, t_check, image[idx], mask[idx], gens, labels=y_idx)  # as the base would
             base.nfe += 1
             score = dce(x0, mask[idx], self.bins).to(best_dce)
             better = score < best_dce[idx]
@@ -125,8 +128,8 @@ class ISDiff(InpaintMethod):
             self.attempt_starts.append(t_start)
             t_start = self.snap(t_start - self.t_step)  # a retry starts with less noise
         gens = list(generator) if generator else None
-        out, _ = base.sample(best_x, self.segment(t_check, -1), image, mask, gens)
-        self.nfe = base.nfe
+        out, _ = base.sample(best_x, self.segment(t_check, -1), image, mask, gens, labels=y)
+        self.nfe, self.aux_nfe = base.nfe, base.aux_nfe
         self.last_dce = best_dce
         return out
 
@@ -138,9 +141,14 @@ class ISDiff(InpaintMethod):
 @register("isdiff_repaint")
 def isdiff_repaint(checkpoint="tiny", arch: str = "adm", ddim_steps: int = 100, t_start: int = 400,
                    t_check: int = 250, t_step: int = 50, max_attempts: int = 3, dce_threshold: float = 4.6,
-                   gmm_components: int = 3, seed_sigma: float = 0.05) -> ISDiff:
-    """IS-Diff over RePaint with DDIM-100 (η = 0)."""
-    base = RePaint(checkpoint=checkpoint, arch=arch, sampler="ddim", ddim_steps=ddim_steps, jump_n_sample=1)
+                   gmm_components: int = 3, seed_sigma: float = 0.05, classifier=None, classifier_scale: float = 1.0,
+                   class_labels: str = "random", net: dict | None = None, classifier_net: dict | None = None) -> ISDiff:
+    """IS-Diff over RePaint with DDIM-100 (η = 0); on ImageNet with the class-conditional ADM and classifier
+    guidance as RePaint's ImageNet setting (`checkpoint: adm_imagenet256_cond`, `classifier:
+    guided_diffusion_classifier256`), the guidance then following Alg 2 (guided-diffusion's DDIM path)."""
+    base = RePaint(checkpoint=checkpoint, arch=arch, sampler="ddim", ddim_steps=ddim_steps, jump_n_sample=1,
+                   classifier=classifier, classifier_scale=classifier_scale, class_labels=class_labels, net=net,
+                   classifier_net=classifier_net)
     return ISDiff(base, t_start, t_check, t_step, max_attempts, dce_threshold, gmm_components, seed_sigma)
 
 

@@ -9,6 +9,7 @@ A 6-channel (learned-σ) output layer loads into a 3-channel model by keeping th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -114,12 +115,16 @@ def load_unet(checkpoint: str | Path | None, config=None, official_config=None, 
         if "unet_config" in meta:
             d = json.loads(meta["unet_config"])
             config = UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    obj = None if checkpoint is None else read_state(checkpoint)
+    if config is None and official_config is not None and isinstance(obj, dict) and "label_emb.weight" in obj:
+        # a class-conditional release of the official architecture (guided-diffusion's 256x256_diffusion.pt)
+        official_config = replace(official_config, num_classes=int(obj["label_emb.weight"].shape[0]))
     config = config or official_config or UNetConfig()
     if isinstance(config, dict):
         config = UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
     model = UNetModel(config)
-    if checkpoint is not None:
-        load_into(model, unet_state(read_state(checkpoint), model, use_ema=use_ema), source=str(checkpoint))
+    if obj is not None:
+        load_into(model, unet_state(obj, model, use_ema=use_ema), source=str(checkpoint))
     return model
 
 

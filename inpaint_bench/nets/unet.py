@@ -176,15 +176,46 @@ class AttentionBlock(nn.Module):
     def forward(self, x):
         b, c, *spatial = x.shape
         x = x.reshape(b, c, -1)
-        qkv = self.qkv(self.norm(x))
-        heads, length = self.num_heads, qkv.shape[-1]
-        if self.legacy_order:
-            q, k, v = qkv.reshape(b * heads, 3 * c // heads, length).split(c // heads, dim=1)
-        else:
-            q, k, v = (t.reshape(b * heads, c // heads, length) for t in qkv.chunk(3, dim=1))
-        h = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
-        h = h.transpose(1, 2).reshape(b, c, length)
+        h = qkv_attention(self.qkv(self.norm(x)), self.num_heads, self.legacy_order)
         return (x + self.proj_out(h)).reshape(b, c, *spatial)
+
+
+def qkv_attention(qkv: torch.Tensor, heads: int, legacy_order: bool) -> torch.Tensor:
+    """softmax(qᵀk/√d)·v per head on qkv [B, 3C, T] → [B, C, T]. `legacy_order` (guided-diffusion's
+    `QKVAttentionLegacy`) splits heads before q/k/v; otherwise (`QKVAttention`) q, k, v are split first."""
+    b, width, length = qkv.shape
+    c = width // 3
+    if legacy_order:
+        q, k, v = qkv.reshape(b * heads, 3 * c // heads, length).split(c // heads, dim=1)
+    else:
+        q, k, v = (t.reshape(b * heads, c // heads, length) for t in qkv.chunk(3, dim=1))
+    h = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+    return h.transpose(1, 2).reshape(b, c, length)
+
+
+def encoder(cfg, heads: dict, res: dict):
+    """The input blocks and middle block of the ADM UNet, shared with the noisy classifier (`EncoderUNetModel`):
+    `cfg` needs in_channels, model_channels, channel_mult, num_res_blocks, attention_resolutions, resblock_updown.
+    Returns (input_blocks, middle_block, the channels of each input block's output, the final downsampling factor)."""
+    mc, ted = cfg.model_channels, cfg.model_channels * 4
+    ch = int(cfg.channel_mult[0] * mc)
+    blocks = nn.ModuleList([TimestepEmbedSequential(nn.Conv2d(cfg.in_channels, ch, 3, padding=1))])
+    chans, ds = [ch], 1
+    for level, mult in enumerate(cfg.channel_mult):
+        for _ in range(cfg.num_res_blocks):
+            layers = [ResBlock(ch, ted, out_channels=int(mult * mc), **res)]
+            ch = int(mult * mc)
+            if ds in cfg.attention_resolutions:
+                layers.append(AttentionBlock(ch, **heads))
+            blocks.append(TimestepEmbedSequential(*layers))
+            chans.append(ch)
+        if level != len(cfg.channel_mult) - 1:
+            down = ResBlock(ch, ted, out_channels=ch, down=True, **res) if cfg.resblock_updown else Downsample(ch, True)
+            blocks.append(TimestepEmbedSequential(down))
+            chans.append(ch)
+            ds *= 2
+    middle = TimestepEmbedSequential(ResBlock(ch, ted, **res), AttentionBlock(ch, **heads), ResBlock(ch, ted, **res))
+    return blocks, middle, chans, ds
 
 
 class UNetModel(nn.Module):
@@ -200,24 +231,9 @@ class UNetModel(nn.Module):
         self.time_embed = nn.Sequential(nn.Linear(mc, ted), nn.SiLU(), nn.Linear(ted, ted))
         if cfg.num_classes is not None:
             self.label_emb = nn.Embedding(cfg.num_classes, ted)
-        ch = input_ch = int(cfg.channel_mult[0] * mc)
-        self.input_blocks = nn.ModuleList([TimestepEmbedSequential(nn.Conv2d(cfg.in_channels, ch, 3, padding=1))])
-        skip_chans, ds = [ch], 1
-        for level, mult in enumerate(cfg.channel_mult):
-            for _ in range(cfg.num_res_blocks):
-                layers = [ResBlock(ch, ted, out_channels=int(mult * mc), **res)]
-                ch = int(mult * mc)
-                if ds in cfg.attention_resolutions:
-                    layers.append(AttentionBlock(ch, **heads))
-                self.input_blocks.append(TimestepEmbedSequential(*layers))
-                skip_chans.append(ch)
-            if level != len(cfg.channel_mult) - 1:
-                down = ResBlock(ch, ted, out_channels=ch, down=True, **res) if cfg.resblock_updown else Downsample(ch, True)
-                self.input_blocks.append(TimestepEmbedSequential(down))
-                skip_chans.append(ch)
-                ds *= 2
-        self.middle_block = TimestepEmbedSequential(ResBlock(ch, ted, **res), AttentionBlock(ch, **heads),
-                                                    ResBlock(ch, ted, **res))
+        input_ch = int(cfg.channel_mult[0] * mc)
+        self.input_blocks, self.middle_block, skip_chans, ds = encoder(cfg, heads, res)
+        ch = skip_chans[-1]
         self.output_blocks = nn.ModuleList()
         for level, mult in list(enumerate(cfg.channel_mult))[::-1]:
             for i in range(cfg.num_res_blocks + 1):
