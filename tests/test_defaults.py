@@ -71,3 +71,18 @@ def test_full_official_defaults_run(name):
     b = tiny_batch(1)
     out, _ = run_inpaint(method, b["image"], b["mask"], sample_generators(0, b["key"]))
     assert torch.isfinite(out).all() and method.nfe > 0
+
+
+def test_every_shipped_benchmark_sweep_loads_and_names_only_keys_its_methods_accept():
+    from pathlib import Path
+
+    from inpaint_bench.config import load_sweep
+    from inpaint_bench.methods.registry import METHODS, config_keys
+
+    files = sorted((Path(__file__).parents[1] / "benchmarks").glob("*.yaml"))
+    assert {f.stem for f in files} >= {"tiny", "smoke", "celebahq", "places2", "imagenet"}
+    for f in files:
+        sweep = load_sweep(f)
+        for spec in sweep.methods:
+            unknown = set(spec.config) - set(config_keys(METHODS.get(spec.name)))
+            assert not unknown, f"{f.name}: {spec.name} has no key(s) {sorted(unknown)}"

@@ -20,7 +20,7 @@ def batch(n=2, size=32, seed=0):
 
 
 def oracle(method, x0):
-    method.model_out = lambda x, t, s: (G.eps_from_x0(x, x0, s.abar(t)), None)
+    method.model_out = lambda x, t, s, labels=None: (G.eps_from_x0(x, x0, s.abar(t)), None)
     return method
 
 
@@ -67,9 +67,9 @@ def test_repaint_injects_the_known_region_before_every_step():
     seen = []
     original = method.model_out
 
-    def spy(x, t, s):
+    def spy(x, t, s, labels=None):
         seen.append((t, x.clone()))
-        return original(x, t, s)
+        return original(x, t, s, labels)
 
     method.model_out = spy
     method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "ab"))
@@ -118,8 +118,8 @@ def test_isdiff_attempts_follow_the_threshold_and_keep_the_lowest_dce(monkeypatc
     calls = []
     sample = method.base.sample
 
-    def spy(x, times, *args):
-        out = sample(x, times, *args)
+    def spy(x, times, *args, **kwargs):
+        out = sample(x, times, *args, **kwargs)
         calls.append((x.clone(), out[0].clone()))
         return out
 
@@ -205,7 +205,7 @@ def test_ddnm_update_rules_on_gaussian_data_with_a_known_answer(update, hole_std
     DDIM 0.472 (η = 0.85, 100 steps), as measured with the official code; a swapped rule lands elsewhere."""
     s2 = 0.25
     method = DDNM(checkpoint=None, steps=100, eta=0.85, update=update)
-    method.model_out = lambda x, t, s: ((1 - s.abar(t)) ** 0.5 * x / (s.abar(t) * s2 + 1 - s.abar(t)), None)
+    method.model_out = lambda x, t, s, labels=None: ((1 - s.abar(t)) ** 0.5 * x / (s.abar(t) * s2 + 1 - s.abar(t)), None)
     g = torch.Generator().manual_seed(0)
     image = torch.randn(4, 3, 32, 32, generator=g) * s2**0.5
     mask = torch.ones(4, 1, 32, 32)
@@ -232,12 +232,12 @@ def test_isdiff_checks_dce_on_the_estimate_the_base_would_form(make, monkeypatch
     monkeypatch.setattr(isdiff_module, "dce", lambda x0, mask, bins: scored.append(x0) or torch.zeros(len(x0)))
     model_out, sample = method.base.model_out, method.base.sample
 
-    def spy_model(x, t, s):
+    def spy_model(x, t, s, labels=None):
         calls.append((x.clone(), t))
-        return model_out(x, t, s)
+        return model_out(x, t, s, labels)
 
-    def spy_sample(x, times, *args):
-        out = sample(x, times, *args)
+    def spy_sample(x, times, *args, **kwargs):
+        out = sample(x, times, *args, **kwargs)
         states.append(out[0].clone())
         return out
 
