@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,11 +95,87 @@ class SweepConfig:
 
 
 def _strict(cls, data: dict, where: str):
+    """Unknown keys are an error, and every value must have its field's type (see `check_value`)."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {sorted(names)}")
-    return data
+    hints = typing.get_type_hints(cls)
+    return {k: check_value(v, hints[k], f"{where}: {k}") for k, v in data.items() if k != "methods"} | (
+        {"methods": data["methods"]} if "methods" in data else {})
+
+
+def _type_name(tp) -> str:
+    args = [a for a in typing.get_args(tp) if a is not type(None) and a is not Ellipsis]
+    origin = typing.get_origin(tp)
+    if origin in (tuple, list):
+        return f"a list of {_type_name(args[0]) if args else 'values'}"
+    if args and origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args) + (" or null" if type(None) in typing.get_args(tp) else "")
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}.get(
+        tp, getattr(tp, "__name__", str(tp)))
+
+
+def check_value(value, tp, where: str):
+    """`value` checked against the annotation `tp` (int, float, str, bool, dict, tuple[...], X | None). Returns it,
+    with two conversions: a YAML 1.1 number without a dot (`1.0e30` reads as a string) becomes a float where a
+    float belongs, and a list becomes a tuple where a tuple belongs. A scalar where a list belongs is an error
+    (it would otherwise be split into characters)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is typing.Any or tp is inspect.Parameter.empty:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return check_value(value, option, where)
+            except ConfigError as err:
+                errors.append(err)
+        raise ConfigError(f"{where}: got {value!r}, expected {_type_name(tp)}")
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: got {value!r}, expected {_type_name(tp)} (write [{value}] for one)")
+        item = args[0] if args else typing.Any
+        return tuple(check_value(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        if isinstance(value, str):
+            try:
+                return float(value)  # YAML 1.1: 1.0e30 and 1e-4 are strings
+            except ValueError:
+                pass
+        ok = isinstance(value, int | float) and not isinstance(value, bool)  # an int stays an int (cell ids)
+    elif tp in (str, dict):
+        ok = isinstance(value, tp)
+    else:
+        return value
+    if not ok:
+        raise ConfigError(f"{where}: got {value!r} ({type(value).__name__}), expected {_type_name(tp)}")
+    return value
+
+
+def check_method_config(name: str, builder, config: dict, where: str) -> dict:
+    """A method's config: every key known to its builder (following **kwargs into the base classes), every value
+    of the type its parameter is annotated with."""
+    from .methods.registry import config_keys
+
+    valid = config_keys(builder)
+    unknown = sorted(set(config) - set(valid))
+    if unknown:
+        raise ConfigError(f"{where}: method {name!r}: unknown config key(s) {unknown}; valid keys: {valid}")
+    hints: dict = {}
+    fns = [c.__init__ for c in builder.__mro__ if "__init__" in vars(c)] if inspect.isclass(builder) else [builder]
+    for fn in reversed(fns):
+        try:
+            hints.update(typing.get_type_hints(fn))
+        except (NameError, TypeError):
+            continue
+    return {k: check_value(v, hints.get(k, typing.Any), f"{where}: {name}.{k}") for k, v in config.items()}
 
 
 def _method(entry, where: str) -> MethodSpec:
@@ -104,16 +183,24 @@ def _method(entry, where: str) -> MethodSpec:
         return MethodSpec(entry)
     if not isinstance(entry, dict) or "name" not in entry:
         raise ConfigError(f"{where}: a method is a name or a mapping with 'name' (and 'config', 'label')")
-    _strict(MethodSpec, entry, where)
+    entry = _strict(MethodSpec, entry, where)
     return MethodSpec(entry["name"], dict(entry.get("config") or {}), entry.get("label", ""))
 
 
 def load_sweep(path: str | Path, **overrides) -> SweepConfig:
     """Read and validate a sweep YAML; `overrides` replace top-level or protocol keys (e.g. limit=4)."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"sweep file {path} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
+    if not path.is_file():
+        raise ConfigError(f"sweep file {path} does not exist" if not path.exists() else f"{path} is not a file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path} is not valid YAML{at}: {getattr(err, 'problem', None) or err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must be a mapping of keys (datasets, masks, methods, …), got "
+                          f"{type(data).__name__}")
     data.setdefault("name", path.stem)
     protocol_keys = {f.name for f in dataclasses.fields(Protocol)} - {"dataset"}
     proto = {k: data.pop(k) for k in list(data) if k in protocol_keys}
@@ -121,24 +208,35 @@ def load_sweep(path: str | Path, **overrides) -> SweepConfig:
         if v is None:
             continue
         (proto if k in protocol_keys else data)[k] = v
-    _strict(SweepConfig, {k: v for k, v in data.items() if k != "protocol"}, str(path))
-    for key in ("datasets", "masks", "methods"):
-        if not data.get(key):
+    if "protocol" in data:
+        raise ConfigError(f"{path}: protocol keys go at the top level ({sorted(protocol_keys)})")
+    data = _strict(SweepConfig, data, str(path))
+    for key in ("datasets", "masks", "methods", "seeds"):
+        if key in data and not data[key]:
             raise ConfigError(f"{path}: '{key}' must list at least one entry")
-    if "metrics" in proto:
-        proto["metrics"] = tuple(proto["metrics"])
-    protocol = Protocol(**proto)
+    for key in ("datasets", "masks", "methods"):
+        if key not in data:
+            raise ConfigError(f"{path}: '{key}' is required (a list)")
+    if not isinstance(data["methods"], list):
+        raise ConfigError(f"{path}: methods: expected a list of names or mappings, got {data['methods']!r}")
+    protocol = Protocol(**_strict(Protocol, proto, str(path)))
     validate_protocol(protocol)
     methods = tuple(_method(m, f"{path}: methods[{i}]") for i, m in enumerate(data.pop("methods")))
-    sweep = SweepConfig(methods=methods, datasets=tuple(data.pop("datasets")), masks=tuple(data.pop("masks")),
-                        seeds=tuple(data.pop("seeds", (0,))), protocol=protocol, **data)
-    validate_names(sweep)
-    return sweep
+    sweep = SweepConfig(methods=methods, protocol=protocol, **data)
+    return validate_sweep(sweep, str(path))
 
 
 def validate_protocol(p: Protocol) -> None:
     from .metrics import METRIC_NAMES, MODES
 
+    for key in ("size", "limit"):
+        value = getattr(p, key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ConfigError(f"{key} must be a positive integer (or omitted for the default), got {value!r}")
+    if not p.metrics:
+        raise ConfigError("metrics must list at least one metric")
+    if p.lpips_net not in ("alex", "vgg"):
+        raise ConfigError(f"lpips_net must be 'alex' or 'vgg', got {p.lpips_net!r}")
     if p.features not in FEATURES:
         raise ConfigError(f"features must be one of {FEATURES}, got {p.features!r}")
     if p.fid_mode not in MODES:
@@ -148,20 +246,41 @@ def validate_protocol(p: Protocol) -> None:
         raise ConfigError(f"unknown metric(s) {bad}; valid: {list(METRIC_NAMES)}")
 
 
-def validate_names(sweep: SweepConfig) -> None:
+def validate_names(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
+    """Datasets, masks and methods exist, and every method config has the keys and types its builder takes."""
     from . import masks, methods
     from .data import DATASETS
-    from .methods.registry import config_keys
 
     for d in sweep.datasets:
         if d not in DATASETS:
-            raise ConfigError(f"unknown dataset {d!r}; valid: {DATASETS.names()}")
+            raise ConfigError(f"{where}: unknown dataset {d!r}; valid: {DATASETS.names()}")
     for m in sweep.masks:
         if ":" not in m and m not in masks.names():
-            raise ConfigError(f"unknown mask {m!r}; valid: {masks.names()} or folder:PATH")
+            raise ConfigError(f"{where}: unknown mask {m!r}; valid: {masks.names()} or folder:PATH")
+    checked = []
     for spec in sweep.methods:
         if spec.name not in methods.names():
-            raise ConfigError(f"unknown method {spec.name!r}; valid: {methods.names()}")
-        bad = sorted(set(spec.config) - set(config_keys(methods.METHODS.get(spec.name))))
-        if bad:
-            raise ConfigError(f"method {spec.name!r}: unknown config key(s) {bad}")
+            raise ConfigError(f"{where}: unknown method {spec.name!r}; valid: {methods.names()}")
+        config = check_method_config(spec.name, methods.METHODS.get(spec.name), spec.config, where)
+        checked.append(dataclasses.replace(spec, config=config))
+    return dataclasses.replace(sweep, methods=tuple(checked))
+
+
+def validate_sweep(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
+    """`validate_names`, plus: positive batch size, no two entries with one row label (their numbers would land
+    in one leaderboard row), no entry twice."""
+    sweep = validate_names(sweep, where)
+    if sweep.batch_size < 1 or sweep.grid_images < 0:
+        raise ConfigError(f"{where}: batch_size must be ≥ 1 and grid_images ≥ 0")
+    rows: dict[str, MethodSpec] = {}
+    for spec in sweep.methods:
+        key = json.dumps([spec.name, spec.config], sort_keys=True, default=str)
+        for other in rows.values():
+            if json.dumps([other.name, other.config], sort_keys=True, default=str) == key:
+                raise ConfigError(f"{where}: method {spec.name} with config {spec.config} is listed twice "
+                                  f"(labels {other.row()!r} and {spec.row()!r}); keep one entry")
+        if spec.row() in rows:
+            raise ConfigError(f"{where}: two methods share the leaderboard row {spec.row()!r} "
+                              f"({rows[spec.row()].config} and {spec.config}); give them different labels")
+        rows[spec.row()] = spec
+    return sweep

@@ -60,6 +60,11 @@ class WeightFile:
             if not digest.startswith(self.sha256_prefix):
                 raise WeightsCorrupt(f"{p} has sha256 {digest[:12]}…, expected {self.sha256_prefix}…: the file is "
                                      f"corrupt or a different version; download it again from {self.url}")
+        else:
+            check_first_use(p, self.url)
+        from .provenance import note_file
+
+        note_file(p)
         return p
 
     def load_state_dict(self) -> dict:
@@ -71,6 +76,36 @@ class WeightFile:
 
             return load_file(str(p))
         return torch.load(p, map_location="cpu", weights_only=True)
+
+
+def pins_path() -> Path:
+    return paths.cache_dir() / "weights" / "sha256.json"
+
+
+def check_first_use(path: Path, url: str) -> None:
+    """For files without a published hash: record the sha256 on first use (in `pins_path()`), refuse a later file
+    with another one (trust on first use), so a replaced or truncated file is never loaded silently."""
+    import json
+
+    from .masks.frozen import atomic_write
+
+    pins_file = pins_path()
+    try:
+        pins = json.loads(pins_file.read_text()) if pins_file.exists() else {}
+    except json.JSONDecodeError:
+        pins = {}
+    digest = sha256_of(path)
+    key = str(path.resolve())
+    if key not in pins:
+        pins[key] = digest
+        try:
+            atomic_write(pins_file, (json.dumps(pins, indent=1, sort_keys=True) + "\n").encode())
+        except OSError:
+            pass  # a read-only cache still loads; the file is then checked from the next writable run on
+    elif pins[key] != digest:
+        raise WeightsCorrupt(f"{path} has sha256 {digest[:12]}…, but {pins[key][:12]}… when it was first used "
+                             f"(recorded in {pins_file}): the file changed. Download it again from {url}, or remove "
+                             f"its line from {pins_file.name} to accept the new file.")
 
 
 @lru_cache(maxsize=32)

@@ -8,12 +8,34 @@ generator per image, seeded by (seed, image key), and metrics keep per-image row
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import time
 import traceback
+import uuid
+from contextlib import contextmanager
 
 from .. import weights
 from ..config import CellConfig, SweepConfig
+from ..provenance import recording
 from .store import ResultStore, code_version
+
+SWEEP_TOKEN = "INPAINT_BENCH_SWEEP_TOKEN"  # shared by one sweep's DDP processes (children inherit rank 0's env)
+COMMUNICATION_ERRORS = ("Connection closed by peer", "Connection reset by peer", "gloo", "NCCL", "ProcessGroup",
+                        "Broken pipe", "timed out")
+
+
+def global_rank() -> int:
+    """This process's rank in a Lightning / torchrun / SLURM launch (0 when not distributed)."""
+    for var in ("RANK", "SLURM_PROCID"):
+        if var in os.environ:
+            return int(os.environ[var])
+    return int(os.environ.get("NODE_RANK", 0)) * 1000 + int(os.environ.get("LOCAL_RANK", 0))
+
+
+def launched_externally() -> bool:
+    """True when torchrun / SLURM / a Lightning DDP parent started this process (the world size is fixed)."""
+    return any(v in os.environ for v in ("LOCAL_RANK", "RANK", "SLURM_PROCID", "TORCHELASTIC_RUN_ID"))
 
 
 @dataclasses.dataclass
@@ -85,9 +107,25 @@ def mask_checksum(dm) -> str:
     return source.checksum() if hasattr(source, "checksum") else "unknown"
 
 
+def _devices(trainer: TrainerOptions, n_images: int, echo):
+    """Lightning's sampler gives every process at least one image: with fewer images than processes, a launch
+    this process controls uses one process per image (numbers do not depend on the process count); an external
+    launch (torchrun, SLURM) cannot shrink, and gets a clear error instead of Lightning's bare assertion."""
+    devices = trainer.devices
+    if not isinstance(devices, int) or trainer.num_nodes * devices <= n_images:
+        return devices
+    if launched_externally() or trainer.num_nodes > 1:
+        raise ValueError(f"{n_images} image(s) for {trainer.num_nodes * devices} processes: every process needs at "
+                         f"least one image; use at most {n_images} processes or more images (--limit)")
+    echo(f"note: {n_images} image(s), so {max(n_images, 1)} process(es) instead of {devices}")
+    return max(n_images, 1)
+
+
 def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | None = None,
-             sample_count: int = 4, save_outputs: bool = False, wandb_group: str | None = None) -> dict:
-    """Run one cell and write its JSON; a failure is written as `status: failed` with the error."""
+             sample_count: int = 4, save_outputs: bool = False, wandb_group: str | None = None, echo=print) -> dict:
+    """Run one cell and write its JSON; a failure is written as `status: failed` with the error.
+
+    Every weight file read (method and metric weights) is recorded with its sha256 under `weights`."""
     import lightning as L
 
     from .. import masks, methods
@@ -96,24 +134,28 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
 
     p, cell_id = cell.protocol, cell.cell_id()
     trainer = trainer or TrainerOptions()
+    store.check_writable(p.dataset)
     base = {"cell_id": cell_id, "config": cell.to_dict(), "row": cell.method.row(), "code_version": code_version(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    t = None
     try:
-        dm = _datamodule(cell)
-        untrained = use_untrained(p)
-        method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
-        if ":" not in cell.mask:
-            method.for_mask(masks.spec(cell.mask).family)
-        suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained, reference=_reference(dm, cell, untrained),
-                            lpips_net=p.lpips_net)
-        cell_dir = store.root / p.dataset
-        module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
-                             cell_dir / "outputs" / cell_id if save_outputs else None)
-        loggers = _loggers(cell, cell_id, wandb_group, store.root)
-        t = L.Trainer(accelerator=trainer.accelerator, devices=trainer.devices, strategy=trainer.strategy,
-                      num_nodes=trainer.num_nodes, precision=trainer.precision, logger=loggers or False,
-                      enable_progress_bar=trainer.progress, enable_model_summary=False, enable_checkpointing=False)
-        t.predict(module, datamodule=dm, return_predictions=False)
+        with recording() as used:
+            dm = _datamodule(cell)
+            untrained = use_untrained(p)
+            method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
+            if ":" not in cell.mask:
+                method.for_mask(masks.spec(cell.mask).family)
+            suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained,
+                                reference=_reference(dm, cell, untrained), lpips_net=p.lpips_net)
+            cell_dir = store.root / p.dataset
+            module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
+                                 cell_dir / "outputs" / cell_id if save_outputs else None)
+            loggers = _loggers(cell, cell_id, wandb_group, store.root)
+            t = L.Trainer(accelerator=trainer.accelerator, devices=_devices(trainer, len(dm.dataset), echo),
+                          strategy=trainer.strategy, num_nodes=trainer.num_nodes, precision=trainer.precision,
+                          logger=loggers or False, enable_progress_bar=trainer.progress, enable_model_summary=False,
+                          enable_checkpointing=False)
+            t.predict(module, datamodule=dm, return_predictions=False)
         result = {**base, "status": "ok", **module.result,
                   "metric_labels": suite.labels(), "untrained_features": untrained,
                   "protocol": {"dataset": p.dataset, "split": p.split, "split_checksum": dm.dataset.split.checksum(),
@@ -121,16 +163,35 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                                "mask_checksum": mask_checksum(dm), "fid_mode": p.fid_mode,
                                "feature_weights": "UNTRAINED-FEATURES" if untrained else "pretrained",
                                "lpips_net": p.lpips_net, "seed": cell.seed},
-                  "method": method.describe(), "devices": t.world_size}
+                  "method": method.describe(), "devices": t.world_size, "weights": dict(used)}
         for logger in loggers:
             log_cell(logger, result)
         if not t.is_global_zero:
             return result
     except Exception as err:  # a failing cell is recorded and the sweep goes on
-        result = {**base, "status": "failed", "error": f"{type(err).__name__}: {err}",
-                  "traceback": traceback.format_exc(limit=8)}
+        result = _failure(store, p.dataset, cell_id, base, err, t)
     store.write(p.dataset, cell_id, result)
     return result
+
+
+def _failure(store: ResultStore, dataset: str, cell_id: str, base: dict, err: Exception, trainer) -> dict:
+    """The failed-cell record. Under DDP every failing rank leaves its error beside the cell; the record names
+    the first real one with its rank, not the "connection closed" that a rank's failure causes in the others."""
+    rank = trainer.global_rank if trainer is not None else global_rank()
+    mine = {"rank": rank, "time": time.time(), "error": f"{type(err).__name__}: {err}",
+            "traceback": traceback.format_exc(limit=8)}
+    errors = [mine]
+    if trainer is not None and trainer.world_size > 1:
+        folder = store.cell_path(dataset, cell_id).parent
+        from ..masks.frozen import atomic_write
+
+        atomic_write(folder / f".{cell_id}.rank{rank}.error", json.dumps(mine).encode())
+        time.sleep(1.0)  # let a rank whose failure caused ours write its error first
+        errors = [json.loads(f.read_text()) for f in sorted(folder.glob(f".{cell_id}.rank*.error"))]
+    real = [e for e in errors if not any(c in e["error"] for c in COMMUNICATION_ERRORS)] or errors
+    first = min(real, key=lambda e: e["time"])
+    return {**base, "status": "failed", "error": first["error"], "failed_rank": first["rank"],
+            "traceback": first["traceback"], "all_rank_errors": [{k: e[k] for k in ("rank", "error")} for e in errors]}
 
 
 def _loggers(cell, cell_id, group, save_dir):
@@ -147,12 +208,50 @@ def log_cell(logger, result: dict) -> None:
     log_result(logger, result)
 
 
+@contextmanager
+def claim(store: ResultStore, dataset: str, cell_id: str):
+    """Yields whether this sweep should run the cell: a per-cell file lock, so two sweeps into one folder share
+    the work instead of computing a cell twice. The DDP processes of one sweep share rank 0's claim (through the
+    `SWEEP_TOKEN` they inherit); processes of an external launch without it do not lock."""
+    from filelock import FileLock, Timeout
+
+    folder = store.cell_path(dataset, cell_id).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    token = os.environ.get(SWEEP_TOKEN)
+    if token is None:
+        yield True
+        return
+    owner = folder / f".{cell_id}.owner"
+    lock = FileLock(str(folder / f".{cell_id}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            yield owner.read_text() == token  # held by this sweep's rank 0: run with it
+        except OSError:
+            yield False
+        return
+    try:
+        owner.write_text(token)
+        yield True
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
+
+
 def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | None = None,
               wandb: bool = True, echo=print) -> list[dict]:
-    """Run every cell not finished yet, then write the leaderboards of each dataset."""
+    """Run every cell not finished (or claimed by another sweep) yet, then write the leaderboards of each dataset.
+    Under DDP only rank 0 prints and writes leaderboards."""
     from .leaderboard import write_leaderboards
 
     trainer = trainer or TrainerOptions()
+    if global_rank() != 0:
+        echo = _silent
+    elif not launched_externally():
+        os.environ.setdefault(SWEEP_TOKEN, uuid.uuid4().hex)
+    for dataset in sweep.datasets:
+        store.check_writable(dataset)
     cells = sweep.cells()
     results, start = [], time.perf_counter()
     for i, cell in enumerate(cells, 1):
@@ -161,13 +260,22 @@ def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | 
         if store.done(cell.protocol.dataset, cell_id):
             echo(f"skip (done)  {label}")
             continue
-        result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,
-                          wandb_group=sweep.name if wandb else None)
+        with claim(store, cell.protocol.dataset, cell_id) as mine:
+            if not mine or store.done(cell.protocol.dataset, cell_id):
+                echo(f"skip (another sweep has it)  {label}")
+                continue
+            result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,
+                              wandb_group=sweep.name if wandb else None, echo=echo)
         results.append(result)
         status = "ok" if result["status"] == "ok" else f"FAILED: {result['error']}"
         eta = (time.perf_counter() - start) / len(results) * (len(cells) - i)
         echo(f"{status:12s} {label}   [{i}/{len(cells)}, ETA {eta / 60:.1f} min]")
-    for dataset in sweep.datasets:
-        for path in write_leaderboards(store, dataset, sweep, wandb=wandb):
-            echo(f"wrote {path}")
+    if global_rank() == 0:
+        for dataset in sweep.datasets:
+            for path in write_leaderboards(store, dataset, sweep, wandb=wandb):
+                echo(f"wrote {path}")
     return results
+
+
+def _silent(*_args, **_kwargs) -> None:
+    return None

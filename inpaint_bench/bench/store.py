@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from .. import __version__, paths
@@ -20,22 +23,76 @@ def code_version() -> str:
     return f"{__version__}+{commit}" if commit else __version__
 
 
+class ResultsFolderError(OSError):
+    """The results folder cannot be written (a file, read-only, full); raised before any compute."""
+
+
+REQUIRED_KEYS = ("cell_id", "status", "config", "row")
+
+
 class ResultStore:
-    def __init__(self, root: str | Path = "results"):
+    """Cell JSONs under `<root>/<dataset>/cells/`. A file that does not parse, or lacks the keys every cell has,
+    is moved to `cells/corrupt/` (named in a warning) and its cell counts as not done, so it is re-run; a result
+    whose weight files changed since (`weights` in the JSON) is moved to `cells/superseded/` and re-run."""
+
+    def __init__(self, root: str | Path = "results", warn=None):
         self.root = Path(root)
+        self.warn = warn or (lambda msg: print(f"warning: {msg}", file=sys.stderr))
 
     def cell_path(self, dataset: str, cell_id: str) -> Path:
         return self.root / dataset / "cells" / f"{cell_id}.json"
 
+    def check_writable(self, dataset: str) -> None:
+        """Fail fast, before a cell computes anything, when its results folder cannot take a file."""
+        folder = self.root / dataset / "cells"
+        try:
+            if self.root.exists() and not self.root.is_dir():
+                raise ResultsFolderError(f"results folder {self.root} is a file; pass --results with a folder")
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(folder / ".write-probe", b"ok")
+            (folder / ".write-probe").unlink()
+        except ResultsFolderError:
+            raise
+        except OSError as err:
+            raise ResultsFolderError(f"cannot write results into {folder}: {err.strerror or err}. "
+                                     "Choose another --results folder or free space / fix permissions.") from err
+
+    def read_cell(self, path: Path) -> dict | None:
+        try:
+            result = json.loads(path.read_text())
+            if not isinstance(result, dict) or any(k not in result for k in REQUIRED_KEYS):
+                raise ValueError(f"missing keys {[k for k in REQUIRED_KEYS if k not in result]}"
+                                 if isinstance(result, dict) else "not a JSON object")
+        except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+            self._move_aside(path, "corrupt", f"{type(err).__name__}: {err}")
+            return None
+        return result
+
+    def _move_aside(self, path: Path, kind: str, why: str) -> None:
+        target = path.parent / kind / f"{path.stem}.{time.strftime('%Y%m%dT%H%M%S')}{path.suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)
+        except FileNotFoundError:  # another process (a DDP sibling) moved it first
+            return
+        self.warn(f"{kind} cell file {path} ({why}) moved to {target}; its cell will be re-run")
+
     def done(self, dataset: str, cell_id: str) -> bool:
-        """A cell counts as done when its JSON exists and says ok (failed cells are retried on the next run)."""
+        """Done = its JSON exists, parses, says ok, and every weight file it recorded still has its sha256
+        (failed cells are retried on the next run)."""
+        from ..provenance import changed_files
+
         path = self.cell_path(dataset, cell_id)
         if not path.exists():
             return False
-        try:
-            return json.loads(path.read_text()).get("status") == "ok"
-        except json.JSONDecodeError:
+        result = self.read_cell(path)
+        if result is None or result.get("status") != "ok":
             return False
+        changed = changed_files(result.get("weights", {}))
+        if changed:
+            self._move_aside(path, "superseded", f"weights changed since: {', '.join(changed)}")
+            return False
+        return True
 
     def write(self, dataset: str, cell_id: str, result: dict) -> Path:
         path = self.cell_path(dataset, cell_id)
@@ -44,4 +101,6 @@ class ResultStore:
 
     def read_all(self, dataset: str) -> list[dict]:
         folder = self.root / dataset / "cells"
-        return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        return [r for p in sorted(folder.glob("*.json")) if (r := self.read_cell(p)) is not None]

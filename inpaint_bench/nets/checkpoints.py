@@ -22,9 +22,12 @@ class CheckpointError(RuntimeError):
 
 def read_state(path: str | Path) -> dict:
     """The object stored in `path`, without unpickling arbitrary code."""
+    from ..provenance import note_file
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    note_file(path)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

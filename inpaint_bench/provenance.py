@@ -1,0 +1,47 @@
+"""Which weight files a computation read, with their sha256: recorded in each cell's JSON and checked on resume.
+
+Every loader of weights (`nets/checkpoints.read_state`, `weights.WeightFile.require`, the shipped tiny
+checkpoints) calls `note_file`; `recording()` collects what was read while it is open. The sha256 is cached per
+(path, mtime, size), so a large file is hashed once per process.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+_open: list[dict[str, str]] = []
+
+
+@contextmanager
+def recording():
+    """Collect {resolved path: sha256} of every weight file read inside the block."""
+    files: dict[str, str] = {}
+    _open.append(files)
+    try:
+        yield files
+    finally:
+        _open.remove(files)
+
+
+def note_file(path) -> None:
+    if not _open:
+        return
+    from .weights import sha256_of
+
+    path = Path(path).resolve()
+    digest = sha256_of(path)
+    for files in _open:
+        files[str(path)] = digest
+
+
+def changed_files(recorded: dict[str, str]) -> list[str]:
+    """The recorded files that are gone or whose sha256 is no longer the recorded one."""
+    from .weights import sha256_of
+
+    out = []
+    for name, digest in (recorded or {}).items():
+        path = Path(name)
+        if not path.exists() or sha256_of(path) != digest:
+            out.append(name)
+    return out
