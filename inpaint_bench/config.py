@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 FEATURES = ("auto", "trained", "untrained")
+LATER_PROTOCOL_FIELDS = {"mask_polarity": "hole", "resize_masks": False}
 
 
 class ConfigError(ValueError):
@@ -50,6 +51,8 @@ class Protocol:
     features: str = "auto"  # auto: trained weights if found, else labelled UNTRAINED-FEATURES
     lpips_net: str = "alex"
     data_root: str | None = None
+    mask_polarity: str = "hole"  # folder: masks only: white = hole (default) or keep
+    resize_masks: bool = False  # folder:/repaint: masks of another size: resize (nearest) instead of refusing
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class CellConfig:
         d = self.to_dict()
         d.pop("batch_size")
         d["method"].pop("label")
+        for key, default in LATER_PROTOCOL_FIELDS.items():  # added later: at their default, ids stay as before
+            if d["protocol"][key] == default:
+                d["protocol"].pop(key)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -235,6 +241,8 @@ def validate_protocol(p: Protocol) -> None:
             raise ConfigError(f"{key} must be a positive integer (or omitted for the default), got {value!r}")
     if not p.metrics:
         raise ConfigError("metrics must list at least one metric")
+    if p.mask_polarity not in ("hole", "keep"):
+        raise ConfigError(f"mask_polarity must be 'hole' or 'keep', got {p.mask_polarity!r}")
     if p.lpips_net not in ("alex", "vgg"):
         raise ConfigError(f"lpips_net must be 'alex' or 'vgg', got {p.lpips_net!r}")
     if p.features not in FEATURES:

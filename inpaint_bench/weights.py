@@ -53,7 +53,8 @@ class WeightFile:
             raise WeightsMissing(
                 f"weight file {self.file} ({self.used_for}) not found at {p}. Download it from {self.url} "
                 f"({self.describe_hash()}) and place it there; nothing is downloaded automatically. "
-                f"Or run with --untrained-features to use labelled random features."
+                f"Or use labelled random features: --features untrained (run, sweep, bench) or "
+                f"--untrained-features (score)."
             )
         if self.sha256_prefix:
             digest = _sha256(str(p), p.stat().st_mtime_ns, p.stat().st_size)

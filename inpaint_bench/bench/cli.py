@@ -10,6 +10,12 @@ import yaml
 from .. import paths
 
 
+def _mask_args(p) -> None:
+    p.add_argument("--mask-polarity", choices=("hole", "keep"), default=None,
+                   help="folder:PATH masks: white = hole (default) or white = keep")
+    p.add_argument("--resize-masks", action="store_true", help="resize folder:/repaint: masks of another size (nearest)")
+
+
 def _trainer_args(p) -> None:
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
     p.add_argument("--accelerator", default="auto", help="cpu, gpu, auto (Lightning)")
@@ -36,7 +42,8 @@ def _sweep(a) -> int:
     from .runner import run_sweep
     from .store import ResultStore
 
-    sweep = load_sweep(a.file, limit=a.limit, features=a.features)
+    sweep = load_sweep(a.file, limit=a.limit, features=a.features, mask_polarity=a.mask_polarity,
+                       resize_masks=a.resize_masks or None)
     results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb)
     print(f"leaderboards: {', '.join(str(Path(a.results) / d / 'leaderboard.md') for d in sweep.datasets)}")
     return 0 if all(r["status"] == "ok" for r in results) else 1
@@ -48,16 +55,26 @@ def _bench(a) -> int:
 
 
 def _run(a) -> int:
-    from ..config import CellConfig, MethodSpec, Protocol, validate_protocol
+    from ..config import CellConfig, ConfigError, MethodSpec, Protocol, SweepConfig, validate_names, validate_protocol
     from .runner import run_cell
     from .store import ResultStore
 
     protocol = Protocol(dataset=a.dataset, split=a.split, size=a.size, limit=a.limit,
-                        metrics=tuple(a.metrics.split(",")), fid_mode=a.fid_mode, features=a.features,
-                        data_root=a.data_root)
+                        metrics=tuple(m for m in a.metrics.split(",") if m), fid_mode=a.fid_mode,
+                        features=a.features, data_root=a.data_root, mask_polarity=a.mask_polarity or "hole",
+                        resize_masks=a.resize_masks)
     validate_protocol(protocol)
-    config = yaml.safe_load(a.config) if a.config else {}
-    cell = CellConfig(protocol, a.mask, MethodSpec(a.method, config or {}), a.seed, a.batch_size)
+    try:
+        config = yaml.safe_load(a.config) if a.config else {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--config is not valid YAML: {err}") from None
+    if not isinstance(config or {}, dict):
+        raise ConfigError(f"--config must be a mapping such as '{{nfe: 20}}', got {a.config!r}")
+    if a.batch_size < 1:
+        raise ConfigError(f"--batch-size must be ≥ 1, got {a.batch_size}")
+    check = validate_names(SweepConfig("run", (a.dataset,), (a.mask,), (MethodSpec(a.method, config or {}),)),
+                           "run")  # refuse a typo before any work
+    cell = CellConfig(protocol, a.mask, check.methods[0], a.seed, a.batch_size)
     result = run_cell(cell, ResultStore(a.results), _trainer(a), save_outputs=a.save_outputs,
                       wandb_group=None if a.no_wandb else "run")
     print(json.dumps({k: result.get(k) for k in ("status", "metrics", "n_images", "nfe", "seconds_per_image",
@@ -66,9 +83,16 @@ def _run(a) -> int:
 
 
 def _leaderboard(a) -> int:
+    from ..config import ConfigError
+    from ..data import DATASETS
     from .leaderboard import write_leaderboards
     from .store import ResultStore
 
+    if a.dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {a.dataset!r}; valid: {DATASETS.names()}")
+    if not (Path(a.results) / a.dataset / "cells").is_dir():
+        raise ConfigError(f"no results for {a.dataset} in {a.results} (expected {a.results}/{a.dataset}/cells/); "
+                          "run a sweep first or pass --results")
     for path in write_leaderboards(ResultStore(a.results), a.dataset):
         print(f"wrote {path}")
     return 0
@@ -79,6 +103,7 @@ def add_parsers(sub) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--limit", type=int, default=None, help="only the first N images of each split")
     p.add_argument("--features", choices=("auto", "trained", "untrained"), default=None)
+    _mask_args(p)
     _trainer_args(p)
     p.set_defaults(func=_sweep)
 
@@ -86,6 +111,7 @@ def add_parsers(sub) -> None:
     b.add_argument("--dataset", default="tiny")
     b.add_argument("--limit", type=int, default=None)
     b.add_argument("--features", choices=("auto", "trained", "untrained"), default=None)
+    _mask_args(b)
     _trainer_args(b)
     b.set_defaults(func=_bench)
 
@@ -104,6 +130,7 @@ def add_parsers(sub) -> None:
     r.add_argument("--fid-mode", default="clean")
     r.add_argument("--features", choices=("auto", "trained", "untrained"), default="auto")
     r.add_argument("--save-outputs", action="store_true")
+    _mask_args(r)
     _trainer_args(r)
     r.set_defaults(func=_run)
 

@@ -44,6 +44,33 @@ class Board:
         return f"{col} [{UNTRAINED}]" if untrained and col in FEATURE_METRICS else col
 
 
+MARKDOWN_SPECIAL = "\\`*|"  # (intraword _ and [] do not format in GitHub Markdown; kept readable)
+
+
+def md_escape(text) -> str:
+    """Text for a Markdown table cell: `|` cannot end the cell, `<script>` is not HTML, `*_` do not format."""
+    text = str(text).replace("&", "&amp;").replace("\n", " ")
+    out = "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in text)
+    return out.replace("<", "&lt;").replace(">", "&gt;")
+
+
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "±": r"$\pm$", "×": r"$\times$", "<": r"\textless{}", ">": r"\textgreater{}", "\n": " "}
+
+
+def tex_escape(text) -> str:
+    """Text for LaTeX: every special character escaped, so a label can neither break the table nor run a
+    command (`\\input{…}` stays text)."""
+    return "".join(LATEX_SPECIAL.get(c, c) for c in str(text))
+
+
+def csv_text(text) -> str:
+    """A text field for CSV: a leading = + - @ would run as a formula in spreadsheet programs; quote it."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def mean_ci(values: list[float]) -> tuple[float, float | None]:
     if len(values) < 2:
         return values[0], None
@@ -71,8 +98,27 @@ def protocol_key(result: dict) -> tuple:
             p["feature_weights"], p["lpips_net"])
 
 
+def separate_collisions(results: list[dict], warn=None) -> list[dict]:
+    """Two different cells (other method configs) under one row label in one table would average into one row:
+    each then gets its cell id appended to the label, with a warning, instead of merging silently."""
+    owners: dict[tuple, set] = defaultdict(set)
+    for r in results:
+        if r.get("status") == "ok":
+            owners[(protocol_key(r), r["row"], r["protocol"]["mask"], r["protocol"]["seed"])].add(r["cell_id"])
+    clashing = {(k[0], k[1]) for k, ids in owners.items() if len(ids) > 1}
+    out = []
+    for r in results:
+        if r.get("status") == "ok" and (protocol_key(r), r["row"]) in clashing:
+            if warn:
+                warn(f"label {r['row']!r} names several method configs; shown as {r['row']} [{r['cell_id'][:8]}]")
+            r = {**r, "row": f"{r['row']} [{r['cell_id'][:8]}]"}
+        out.append(r)
+    return out
+
+
 def build_boards(results: list[dict], dataset: str, mask_order=None, reported: dict | None = None,
-                 row_order=None) -> list[Board]:
+                 row_order=None, warn=None) -> list[Board]:
+    results = separate_collisions(results, warn)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     rank = {row: i for i, row in enumerate(row_order or [])}
     results = sorted(results, key=lambda r: (rank.get(r.get("row"), len(rank)), r.get("row", "")))
@@ -147,18 +193,20 @@ def _markdown(boards, seeds, failed, grids) -> str:
     out = []
     for board in boards:
         marks = best(board)
-        out += [f"### {board.protocol['dataset']} — protocol", ""] + [f"- {line}" for line in protocol_card(board, seeds)] + [""]
-        header = ["method"] + [f"{m}<br>{board.label(c)}" for m in board.masks for c in board.columns]
+        out += [f"### {md_escape(board.protocol['dataset'])} — protocol", ""]
+        out += [f"- {md_escape(line)}" for line in protocol_card(board, seeds)] + [""]
+        header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.label(c))}" for m in board.masks
+                               for c in board.columns]
         out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for row, values in board.rows.items():
             cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else fmt(c, values.get((m, c)))
                      for m in board.masks for c in board.columns]
-            out.append(f"| {row} | " + " | ".join(cells) + " |")
+            out.append(f"| {md_escape(row)} | " + " | ".join(cells) + " |")
         for row, values in board.reported.items():
-            out.append(f"| _{row}_ | " + " | ".join(fmt(c, values.get((m, c))) for m in board.masks for c in board.columns) + " |")
+            out.append(f"| _{md_escape(row)}_ | " + " | ".join(fmt(c, values.get((m, c))) for m in board.masks for c in board.columns) + " |")
         out.append("")
     out += _failed_lines(failed)
-    out += [f"![{g.stem}]({g.name})" for g in grids]
+    out += [f"![{md_escape(g.stem)}]({g.name})" for g in grids]
     return "\n".join(out) + "\n"
 
 
@@ -166,7 +214,8 @@ def _failed_lines(failed) -> list[str]:
     if not failed:
         return []
     return ["**Failed cells** (rerun the sweep to retry them):", ""] + [
-        f"- {r['row']} · {r['config']['mask']} · seed {r['config']['seed']}: {r['error']}" for r in failed] + [""]
+        f"- {md_escape(r['row'])} · {md_escape(r['config']['mask'])} · seed {r['config']['seed']}: "
+        f"{md_escape(r['error'])}" for r in failed] + [""]
 
 
 def _csv(boards) -> str:
@@ -176,25 +225,24 @@ def _csv(boards) -> str:
                 "metric", "mean", "ci95", "n_seeds"])
     for i, b in enumerate(boards):
         p = b.protocol
-        lead = [i, p["dataset"], p["size"], p["n_images"], p["fid_mode"], p["feature_weights"]]
+        lead = [i, csv_text(p["dataset"]), p["size"], p["n_images"], p["fid_mode"], p["feature_weights"]]
         for row, values in b.rows.items():
             for (mask, col), v in values.items():
                 m, ci = mean_ci(v)
-                w.writerow(lead + ["measured", row, mask, b.label(col), m, "" if ci is None else ci, len(v)])
+                w.writerow(lead + ["measured", csv_text(row), csv_text(mask), b.label(col), m,
+                                   "" if ci is None else ci, len(v)])
         for row, values in b.reported.items():
             for (mask, col), v in values.items():
-                w.writerow(lead + ["reported", row, mask, col, v, "", ""])
+                w.writerow(lead + ["reported", csv_text(row), csv_text(mask), col, v, "", ""])
     return buf.getvalue()
 
 
 def _latex(boards, seeds) -> str:
-    def esc(s):
-        return str(s).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$").replace("×", r"$\times$")
-
+    esc = tex_escape
     out = []
     for b in boards:
         marks = best(b)
-        out.append("% " + " | ".join(protocol_card(b, seeds)).replace("\n", " "))
+        out.append("% " + " | ".join(protocol_card(b, seeds)).replace("\n", " ").replace("\r", " "))
         out.append(r"\begin{tabular}{l" + "c" * (len(b.masks) * len(b.columns)) + "}")
         out.append(r"\toprule")
         out.append(" & " + " & ".join(rf"\multicolumn{{{len(b.columns)}}}{{c}}{{{esc(m)}}}" for m in b.masks) + r" \\")
@@ -266,10 +314,13 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
     from .grids import write_grids
 
     results = store.read_all(dataset)
+    if sweep is not None:  # labels are not part of a cell's id: the sweep's current labels win on re-render
+        labels = {c.cell_id(): c.method.row() for c in sweep.cells()}
+        results = [{**r, "row": labels.get(r.get("cell_id"), r["row"])} for r in results]
     failed = [r for r in results if r.get("status") != "ok"]
     mask_order = list(sweep.masks) if sweep else None
     row_order = [m.row() for m in sweep.methods] if sweep else None
-    boards = build_boards(results, dataset, mask_order, reported_numbers(dataset), row_order)
+    boards = build_boards(results, dataset, mask_order, reported_numbers(dataset), row_order, store.warn)
     seeds = list(sweep.seeds) if sweep else [0]
     folder = store.root / dataset
     grids = write_grids(store, dataset, results, sweep) if results else []

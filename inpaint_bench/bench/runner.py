@@ -88,7 +88,8 @@ def _datamodule(cell: CellConfig):
     p = cell.protocol
     kwargs = {"root": p.data_root} if p.data_root else {}
     return build_datamodule(p.dataset, split=p.split, size=p.size, mask=cell.mask, mask_seed=0,
-                            batch_size=cell.batch_size, limit=p.limit, **kwargs)
+                            batch_size=cell.batch_size, limit=p.limit, mask_polarity=p.mask_polarity,
+                            resize_masks=p.resize_masks, **kwargs)
 
 
 def _reference(dm, cell: CellConfig, untrained: bool):

@@ -42,6 +42,8 @@ class InpaintDataModule(L.LightningDataModule):
         num_workers: int = 0,
         split_file: str | Path | None = None,  # explicit list of images, overrides the built-in split
         limit: int | None = None,  # keep only the first `limit` images of the split
+        mask_polarity: str = "hole",  # folder: masks: white = hole ("hole") or white = keep ("keep")
+        resize_masks: bool = False,  # folder:/repaint: masks of another size are resized (nearest) instead of refused
     ):
         super().__init__()
         self.root = self._resolve_root(root)
@@ -49,6 +51,7 @@ class InpaintDataModule(L.LightningDataModule):
         self.mask_name, self.mask_seed = mask, mask_seed
         self.batch_size, self.num_workers = batch_size, num_workers
         self.split_file, self.limit = split_file, limit
+        self.mask_polarity, self.resize_masks = mask_polarity, resize_masks
         self._dataset: ImageFolderDataset | None = None
 
     def _resolve_root(self, root) -> Path:
@@ -87,7 +90,8 @@ class InpaintDataModule(L.LightningDataModule):
         if self._dataset is None:
             from .. import masks
 
-            source = masks.mask_source(self.mask_name, size=self.size, seed=self.mask_seed)
+            source = masks.mask_source(self.mask_name, size=self.size, seed=self.mask_seed,
+                                       polarity=self.mask_polarity, resize=self.resize_masks)
             self._dataset = ImageFolderDataset(self.root, self.load_split(), self.size, source)
         return self._dataset
 

@@ -52,12 +52,16 @@ class FolderMasks:
         self.root, self.size, self.polarity, self.resize = Path(path).expanduser(), size, polarity, resize
         if not self.root.is_dir():
             raise MaskError(f"mask folder {self.root} does not exist")
-        self.files = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in SUFFIXES)
+        # one level only: a subfolder (a backup, another set) must never shift mask i ↔ image i
+        self.files = sorted(p for p in self.root.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
         if ratio_bucket is not None:
             lo, hi = ratio_bucket
             self.files = [f for f in self.files if lo <= read_binary(f, polarity).mean() < hi]
         if not self.files:
-            raise MaskError(f"no mask images in {self.root}" + (f" with hole ratio in {ratio_bucket}" if ratio_bucket else ""))
+            subfolders = [d.name for d in self.root.iterdir() if d.is_dir()]
+            raise MaskError(f"no mask images in {self.root}" + (f" with hole ratio in {ratio_bucket}" if ratio_bucket else "")
+                            + (f" (subfolders are not read: {subfolders[:3]}; point at the folder that holds the "
+                               "PNGs)" if subfolders else ""))
 
     def __len__(self) -> int:
         return len(self.files)
@@ -70,11 +74,13 @@ class FolderMasks:
         if mask.shape != (self.size, self.size):
             if not self.resize:
                 raise MaskError(f"mask {path} is {mask.shape[1]}×{mask.shape[0]}, the benchmark size is "
-                                f"{self.size}×{self.size}; pass --resize-masks to resize it (nearest)")
+                                f"{self.size}×{self.size}; pass --resize-masks (resize_masks: true in a sweep file) to resize it "
+                                f"(nearest)")
             mask = resize_nearest(mask, self.size)
         if mask.mean() > MAX_HOLE_FRACTION:
             raise MaskError(f"mask {path} marks {mask.mean():.0%} as hole with polarity {self.polarity!r}; it is "
-                            f"probably inverted — use --mask-polarity {'keep' if self.polarity == 'hole' else 'hole'}")
+                            f"probably inverted — use --mask-polarity {'keep' if self.polarity == 'hole' else 'hole'} "
+                            f"(mask_polarity: … in a sweep file)")
         return torch.from_numpy(mask.astype(np.float32)).unsqueeze(0)
 
     def checksum(self) -> str:

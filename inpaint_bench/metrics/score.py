@@ -31,7 +31,8 @@ def _pairs(pred: Path, ref: Path) -> list[str]:
 
 
 def score(pred: Path, ref: Path, metrics: list[str], masks: str | None = None, mode: str = "clean",
-          untrained: bool = False, lpips_net: str = "alex", mask_polarity: str = "hole") -> dict:
+          untrained: bool = False, lpips_net: str = "alex", mask_polarity: str = "hole",
+          resize_masks: bool = False) -> dict:
     from .. import masks as mask_registry
 
     names = _pairs(Path(pred), Path(ref))
@@ -47,7 +48,7 @@ def score(pred: Path, ref: Path, metrics: list[str], masks: str | None = None, m
             raise ValueError(f"{chunk[0]}: output {list(p.shape[1:])} and reference {list(r.shape[1:])} differ in size")
         if masks and source is None:
             name = f"folder:{masks}" if Path(masks).is_dir() else masks
-            source = mask_registry.mask_source(name, size=p.shape[-1], polarity=mask_polarity)
+            source = mask_registry.mask_source(name, size=p.shape[-1], polarity=mask_polarity, resize=resize_masks)
         idx = torch.arange(start, start + len(chunk))
         m = torch.stack([source(int(i)) for i in idx]) if source else torch.zeros(len(chunk), 1, *p.shape[-2:])
         suite.update(p, r, m, idx)
@@ -62,6 +63,7 @@ def add_parser(sub) -> None:
     p.add_argument("--ref", type=Path, required=True)
     p.add_argument("--masks", default=None, help="mask name (e.g. center) or a folder of PNG masks")
     p.add_argument("--mask-polarity", choices=("hole", "keep"), default="hole")
+    p.add_argument("--resize-masks", action="store_true", help="resize masks of another size (nearest)")
     p.add_argument("--metrics", default="fid,kid,lpips,psnr,ssim", help=f"comma list from {','.join(METRIC_NAMES)}")
     p.add_argument("--fid-mode", choices=MODES, default="clean")
     p.add_argument("--lpips-net", choices=("alex", "vgg"), default="alex")
@@ -71,7 +73,7 @@ def add_parser(sub) -> None:
 
     def run(a) -> int:
         result = score(a.pred, a.ref, [m.strip() for m in a.metrics.split(",") if m.strip()], a.masks,
-                       a.fid_mode, a.untrained_features, a.lpips_net, a.mask_polarity)
+                       a.fid_mode, a.untrained_features, a.lpips_net, a.mask_polarity, a.resize_masks)
         text = json.dumps(result, indent=1, sort_keys=True)
         if a.json:
             atomic_write(a.json, (text + "\n").encode())
