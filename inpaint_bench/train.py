@@ -8,6 +8,7 @@ checkpoint location with `--export-tiny`).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from .methods.training import CHECKPOINT_DIR, TRAIN_MASKS, export_unet
@@ -17,6 +18,35 @@ OPTIMIZER_STEPS = {"asyncdsb": 3, "strdiffusion": 3}  # manual optimisation: Lig
 
 
 PER_MASK = ("i2sb", "asyncdsb")  # the official I²SB scripts train one model per mask type
+
+
+@contextmanager
+def lightning_checkpoint_types():
+    """The non-tensor types a Lightning `last.ckpt` of the suite holds (hyper-parameters, scheduler state), allowed
+    for `torch.load(weights_only=True)`; everything else in a checkpoint is refused (no code runs on load)."""
+    import pathlib
+
+    import torch
+    from lightning.fabric.utilities.data import AttributeDict
+
+    allowed = [AttributeDict, pathlib.PosixPath, pathlib.WindowsPath, pathlib.PurePosixPath, getattr, type(None)]
+    with torch.serialization.safe_globals(allowed):
+        yield
+
+
+def checked_resume(path: Path) -> str:
+    """`path` if it loads with weights_only=True under the allowed types; otherwise a clear refusal (a checkpoint
+    that needs more would run pickled code — even with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD set, as this passes
+    weights_only explicitly)."""
+    import torch
+
+    with lightning_checkpoint_types():
+        try:
+            torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(f"refusing to resume from {path}: it does not load with weights_only=True "
+                             f"({type(err).__name__}: {str(err).splitlines()[0]}). Delete it to start over.") from None
+    return str(path)
 
 
 def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps: int = 1000, batch_size: int = 16,
@@ -76,7 +106,9 @@ def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps
     trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices, logger=loggers,
                         callbacks=[ckpt], enable_model_summary=False, log_every_n_steps=10, deterministic=False)
     last = out / "checkpoints" / "last.ckpt"
-    trainer.fit(model, datamodule=dm, ckpt_path=str(last) if resume and last.exists() else None)
+    resume_from = checked_resume(last) if resume and last.exists() else None
+    with lightning_checkpoint_types():
+        trainer.fit(model, datamodule=dm, ckpt_path=resume_from, weights_only=True)
     folder = CHECKPOINT_DIR if export_tiny else out
     meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, "mask": mask,
             **(method_config or {}), **(model.export_metadata() if hasattr(model, "export_metadata") else {})}

@@ -259,6 +259,7 @@ def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | 
         cell_id = cell.cell_id()
         label = f"{cell.protocol.dataset} · {cell.mask} · {cell.method.row()} · seed {cell.seed}"
         if store.done(cell.protocol.dataset, cell_id):
+            store.relabel(cell.protocol.dataset, cell_id, cell.method.row())  # labels are not in the id
             echo(f"skip (done)  {label}")
             continue
         with claim(store, cell.protocol.dataset, cell_id) as mine:

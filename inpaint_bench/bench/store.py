@@ -94,6 +94,13 @@ class ResultStore:
             return False
         return True
 
+    def relabel(self, dataset: str, cell_id: str, row: str) -> None:
+        """Give a finished cell the row label its sweep now uses (a label is not part of the cell's id)."""
+        path = self.cell_path(dataset, cell_id)
+        result = self.read_cell(path) if path.exists() else None
+        if result is not None and result.get("row") != row:
+            self.write(dataset, cell_id, {**result, "row": row})
+
     def write(self, dataset: str, cell_id: str, result: dict) -> Path:
         path = self.cell_path(dataset, cell_id)
         atomic_write(path, (json.dumps(result, indent=1, sort_keys=True, default=str) + "\n").encode())

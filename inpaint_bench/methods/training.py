@@ -44,7 +44,26 @@ def resolve_checkpoint(checkpoint, name: str):
         return tiny_checkpoint(name)
     if checkpoint in weights.CHECKPOINTS:
         return weights.CHECKPOINTS[checkpoint].require()
-    return None if checkpoint is None else Path(checkpoint).expanduser()
+    if checkpoint is None:
+        return None
+    path = Path(checkpoint).expanduser()
+    check_trained_for(path, name)
+    return path
+
+
+def check_trained_for(path: Path, name: str) -> None:
+    """Refuse a suite checkpoint whose metadata says it was trained for another method (e.g. `ddpm_tiny` as an
+    I²SB network): it may even fit the architecture and would be scored without a word. Official files carry no
+    such metadata and are checked by their key layout when loaded."""
+    from ..nets.checkpoints import CheckpointError, safetensors_metadata
+
+    family = name.split("_")[0]
+    if not family or family == "classifier" or path.suffix != ".safetensors" or not path.exists():
+        return
+    trained_for = safetensors_metadata(path).get("method")
+    if trained_for and trained_for != family:
+        raise CheckpointError(f"{path} was trained for method {trained_for!r} (its metadata says so), not for "
+                              f"{family!r}; pass a {family} checkpoint")
 
 
 def export_unet(net: torch.nn.Module, path: Path, extra: dict | None = None) -> Path:
