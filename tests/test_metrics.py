@@ -139,6 +139,22 @@ def test_inception_score_oracle():
     assert m.compute().item() == pytest.approx(1.0, rel=1e-9)
 
 
+def test_inception_score_uses_the_original_split_boundaries_and_logits_without_the_fc_bias():
+    from inpaint_bench.metrics.distribution import inception_score, split_bounds
+    from inpaint_bench.metrics.inception import InceptionLogits
+
+    assert split_bounds(25, 10)[:4] == [(0, 2), (2, 5), (5, 7), (7, 10)]  # i·n // splits, as the original code
+    # confident predictions of classes 0, 1 | 1, 2, 3: the original splits [0, 2) and [2, 5) give IS 2 and 3
+    # (k distinct classes → k); splitting [0, 3) | [3, 5) would give 3^(1/3)·1.5^(2/3) and 2
+    probs = torch.eye(1008)[[0, 1, 1, 2, 3]]
+    assert inception_score(probs, 2).item() == pytest.approx(2.5, rel=1e-6)
+    logits = InceptionLogits(untrained=True)
+    assert logits.fc.bias is None  # no bias: a constant per-class offset would change p(y|x)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.inference_mode():
+        torch.testing.assert_close(logits(x), logits.features(x) @ logits.fc.weight.T)
+
+
 def test_missing_weight_error_names_file_place_source_and_hash():
     with pytest.raises(weights.WeightsMissing) as err:
         weights.get("resnet50").require()
@@ -274,3 +290,34 @@ def test_clean_mode_loads_the_torchscript_file_and_equals_clean_fid(tmp_path):
                                       custom_feat_extractor=InceptionV3W(str(path.parent), download=False))
     feature_extractor.cache_clear()
     assert theirs > 0 and ours.compute().item() == pytest.approx(theirs, rel=1e-4)
+
+
+def test_hole_metrics_leave_out_images_without_a_hole_and_count_the_rest():
+    from inpaint_bench.metrics import MetricSuite
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(3, 3, 32, 32, generator=g) * 2 - 1
+    pred = (target + 0.1 * torch.randn(3, 3, 32, 32, generator=g)).clamp(-1, 1)
+    mask = torch.zeros(3, 1, 32, 32)
+    mask[0, :, 8:24, 8:24] = 1
+    mask[1, :, 0:2, 0:2] = 1  # a hole, but no SSIM window centre inside it
+    suite = MetricSuite(["psnr_hole", "ssim_hole"])
+    suite.update(pred, target, mask, torch.arange(3))  # image 2 has no hole at all
+    from inpaint_bench.metrics.pixel import psnr, quantise, ssim
+
+    q_pred, q_target = quantise(pred), quantise(target)
+    values = suite.compute()
+    assert values["psnr_hole"] == pytest.approx(psnr(q_pred[:2], q_target[:2], mask[:2].double()).mean().item())
+    assert values["ssim_hole"] == pytest.approx(ssim(q_pred[:1], q_target[:1], mask[:1].double()).item())
+    assert suite.hole_counts() == {"psnr_hole": 2, "ssim_hole": 1}  # never 100 dB / 0.0 for the others
+    empty = MetricSuite(["psnr_hole"])
+    empty.update(pred, target, torch.zeros_like(mask), torch.arange(3))
+    with pytest.raises(ValueError, match="no image could be scored"):
+        empty.compute()
+
+
+def test_kid_with_fewer_than_two_images_is_an_error_like_fid():
+    m = KID("clean", untrained=True, reference=np.random.default_rng(0).normal(size=(5, 2048)))
+    m.add_rows(torch.randn(1, 2048, dtype=torch.float64), torch.arange(1))
+    with pytest.raises(ValueError, match="at least 2 images"):
+        m.compute()

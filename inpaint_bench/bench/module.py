@@ -70,6 +70,7 @@ class BenchModule(L.LightningModule):
 
     def on_predict_epoch_end(self) -> None:
         metrics = self.suite.compute()
+        hole_counts = self.suite.hole_counts()
         rows = self.cost.compute()
         self.result = {
             "metrics": metrics,
@@ -80,4 +81,5 @@ class BenchModule(L.LightningModule):
             "aux_nfe": float(rows[:, 3].mean()),
             "aux_nfe_networks": sorted(self._aux_kinds),
             "per_image_seconds": [round(float(s), 6) for s in rows[:, 0]],
+            "n_hole_images": hole_counts,
         }

@@ -61,5 +61,17 @@ class MeanPerImage(PerImageMetric):
         self.add_rows(self.per_image(pred, target, mask), index)
 
     def compute(self) -> torch.Tensor:
+        """The mean over the images that have a value: a NaN row (a hole-only metric of an image without a hole)
+        is excluded, never scored; `n_scored` says how many counted."""
         rows, _ = self.unique_rows()
-        return rows[:, 0].mean()
+        values = rows[:, 0]
+        scored = ~torch.isnan(values)
+        if not scored.any():
+            raise ValueError(f"{type(self).__name__}: no image could be scored (no image has a hole?)")
+        return values[scored].mean()
+
+    @property
+    def n_scored(self) -> int:
+        """Images with a value (across all processes)."""
+        with self.sync_context(should_sync=True, should_unsync=True):
+            return int((~torch.isnan(self.unique_rows()[0][:, 0])).sum())

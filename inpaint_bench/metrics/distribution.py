@@ -18,6 +18,7 @@ from .base import PerImageMetric
 from .inception import InceptionFeatures, InceptionLogits
 
 KID_SEED = 0
+KID_MIN_IMAGES = 2  # the unbiased MMD estimate needs two images per side; below clean-fid's subset size
 
 
 @lru_cache(maxsize=4)
@@ -107,6 +108,9 @@ class KID(_ReferencedFeatures):
         from cleanfid.fid import kernel_distance
 
         feats, ref = self.feature_pair()
+        if min(len(feats), len(ref)) < KID_MIN_IMAGES:
+            raise ValueError(f"KID needs at least {KID_MIN_IMAGES} images on each side (got {len(feats)} outputs, "
+                             f"{len(ref)} references): with fewer, clean-fid's subsets repeat a handful of images")
         with numpy_seed(KID_SEED):
             return torch.tensor(float(kernel_distance(feats, ref)), dtype=torch.float64)
 
@@ -116,8 +120,27 @@ def logits_extractor(untrained: bool) -> InceptionLogits:
     return InceptionLogits(untrained)
 
 
+def split_bounds(n: int, splits: int) -> list[tuple[int, int]]:
+    """The original IS code's splits of n predictions: [i·n // splits, (i + 1)·n // splits) (fewer splits than
+    `splits` only when there are fewer images than splits)."""
+    k = min(splits, n)
+    return [(i * n // k, (i + 1) * n // k) for i in range(k)]
+
+
+def inception_score(probs: torch.Tensor, splits: int = 10) -> torch.Tensor:
+    """mean over splits of exp(E_x KL(p(y|x) ‖ p(y))), p(y) the split's mean prediction."""
+    scores = []
+    for lo, hi in split_bounds(len(probs), splits):
+        part = probs[lo:hi]
+        p_y = part.mean(0, keepdim=True)
+        kl = (part * (torch.log(part.clamp_min(1e-30)) - torch.log(p_y.clamp_min(1e-30)))).sum(1).mean()
+        scores.append(torch.exp(kl))
+    return torch.stack(scores).mean()
+
+
 class InceptionScore(PerImageMetric):
-    """Inception Score exp(E_x KL(p(y|x) ‖ p(y))), mean over `splits` contiguous splits in index order."""
+    """Inception Score exp(E_x KL(p(y|x) ‖ p(y))), mean over `splits` contiguous splits in index order, with the
+    original code's split boundaries and logits without the fc bias (`InceptionLogits`)."""
 
     higher_is_better = True
 
@@ -131,10 +154,4 @@ class InceptionScore(PerImageMetric):
 
     def compute(self) -> torch.Tensor:
         logits, _ = self.unique_rows()
-        probs = torch.softmax(logits, dim=1)
-        scores = []
-        for part in torch.tensor_split(probs, min(self.splits, len(probs))):
-            p_y = part.mean(0, keepdim=True)
-            kl = (part * (torch.log(part.clamp_min(1e-30)) - torch.log(p_y.clamp_min(1e-30)))).sum(1).mean()
-            scores.append(torch.exp(kl))
-        return torch.stack(scores).mean()
+        return inception_score(torch.softmax(logits, dim=1), self.splits)

@@ -152,14 +152,16 @@ class InceptionFeatures(nn.Module):
 
 
 class InceptionLogits(nn.Module):
-    """images → 1008 Inception logits (legacy network + its fc layer), for the Inception Score."""
+    """images → 1008 Inception logits for the Inception Score: pool features × the fc weights, *without* the fc
+    bias, as the original implementation (`tf.matmul(pool3, w)` on the softmax MatMul's weights), torch-fidelity
+    (`logits_unbiased`) and torchmetrics compute it."""
 
     def __init__(self, untrained: bool = False):
         super().__init__()
         self.features = InceptionFeatures("legacy_pytorch", untrained=untrained)
         state = legacy_state(untrained)
-        self.fc = nn.Linear(2048, 1008)
-        self.fc.load_state_dict({"weight": state["fc.weight"], "bias": state["fc.bias"]})
+        self.fc = nn.Linear(2048, 1008, bias=False)
+        self.fc.load_state_dict({"weight": state["fc.weight"]})
         self.label = mode_label("legacy_pytorch", untrained)
         self.eval().requires_grad_(False)
 

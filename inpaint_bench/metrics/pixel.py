@@ -64,13 +64,18 @@ def ssim_map(pred, target) -> torch.Tensor:
     return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
 
 
+def ssim_region(weight, size: int) -> torch.Tensor:
+    """The part of `weight` where SSIM windows are centred (the map is `2·radius` smaller than the image)."""
+    pad = int(TRUNCATE * SIGMA + 0.5)
+    return weight[:, :, pad : size - pad, pad : size - pad]
+
+
 def ssim(pred, target, weight=None) -> torch.Tensor:
     """Per-image SSIM; with `weight` [B, 1, H, W], the mean of the map over window centres inside it."""
     m = ssim_map(pred, target)
     if weight is None:
         return m.flatten(1).mean(1)
-    pad = (pred.shape[-1] - m.shape[-1]) // 2
-    w = weight[:, :, pad : pad + m.shape[-2], pad : pad + m.shape[-1]].expand_as(m)
+    w = ssim_region(weight, pred.shape[-1]).expand_as(m)
     return (m * w).flatten(1).sum(1) / w.flatten(1).sum(1).clamp_min(1)
 
 
@@ -84,7 +89,11 @@ class _PixelMetric(MeanPerImage):
         self.masked = masked
 
     def per_image(self, pred, target, mask):
-        return type(self).fn(quantise(pred), quantise(target), mask.double() if self.masked else None)
+        values = type(self).fn(quantise(pred), quantise(target), mask.double() if self.masked else None)
+        if self.masked:  # an image without a hole (or, for SSIM, no window centre in it) has no hole score
+            region = mask.double() if type(self) is PSNR else ssim_region(mask.double(), pred.shape[-1])
+            values = torch.where(region.flatten(1).sum(1) > 0, values, torch.full_like(values, float("nan")))
+        return values
 
 
 class PSNR(_PixelMetric):

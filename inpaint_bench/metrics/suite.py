@@ -50,6 +50,10 @@ class MetricSuite(torch.nn.Module):
     def compute(self) -> dict[str, float]:
         return {n: float(m.compute()) for n, m in self.metrics.items()}
 
+    def hole_counts(self) -> dict[str, int]:
+        """Images each hole-only metric scored (`n_hole_images`): images without a hole are left out, not 100 dB."""
+        return {n: m.n_scored for n, m in self.metrics.items() if n.endswith("_hole")}
+
     def count(self) -> int:
         return next(iter(self.metrics.values())).count
 
