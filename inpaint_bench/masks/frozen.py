@@ -19,7 +19,7 @@ import numpy as np
 from .. import paths
 from .spec import BASE_SIZE, MaskError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: LaMa stroke counts and box sides as upstream (issue 16)
 DEFAULT_N = 1000
 MASK_SETS_DIR = Path(os.environ.get("INPAINT_BENCH_MASK_SETS", paths.REPO_DIR / "mask_sets"))
 

@@ -4,6 +4,11 @@ Each mask is either irregular strokes or boxes, never both (a mixed generator pi
 segments: angle 0.01 + k rad (k ∈ 0..max_angle−1, mirrored on alternate strokes), length 10..max_len+9, width
 5..max_width+4, drawn as thick lines (OpenCV rounds their ends). Upstream's dataset script drops candidates covering
 more than 50 % of the image; so do we, by redrawing from the same per-mask generator.
+
+The counts are those of upstream's generator classes, which widen the config's ranges before calling the drawing
+functions (`RandomIrregularMaskGenerator`: max_times + 1 → min_times..max_times + 1 strokes;
+`RandomRectangleMaskGenerator`: bbox_max_size + 1 → box sides bbox_min_size..bbox_max_size inclusive, capped at
+size − 2·margin − 1). The hole-ratio distributions match upstream's (tests/parity/test_lama_masks_parity.py).
 """
 
 from __future__ import annotations
@@ -37,13 +42,14 @@ class Boxes:
 
 
 def draw_strokes(rng: np.random.Generator, m: np.ndarray, p: Strokes, times: int | None = None) -> np.ndarray:
-    """LaMa `make_random_irregular_mask`: `times` strokes (drawn from [min_times, max_times] if None).
+    """LaMa `make_random_irregular_mask`: `times` strokes (drawn from [min_times, max_times + 1] if None, as
+    `RandomIrregularMaskGenerator` calls it).
 
     The random numbers are drawn in a few vectorised calls (same distributions as upstream, which used the
     global NumPy RNG and so fixed no sequence anyway); the segments are then chained and drawn in order.
     """
     size = m.shape[0]
-    times = int(rng.integers(p.min_times, p.max_times + 1)) if times is None else times
+    times = int(rng.integers(p.min_times, p.max_times + 2)) if times is None else times
     starts = rng.integers(size, size=(times, 2))
     n_segments = 1 + rng.integers(5, size=times)
     total = int(n_segments.sum())
@@ -65,10 +71,12 @@ def draw_strokes(rng: np.random.Generator, m: np.ndarray, p: Strokes, times: int
 
 
 def draw_boxes(rng: np.random.Generator, m: np.ndarray, p: Boxes) -> np.ndarray:
-    """LaMa `make_random_rectangle_mask`: 1..max_times axis-aligned boxes inside a margin."""
+    """LaMa `make_random_rectangle_mask`: min_times..max_times axis-aligned boxes inside a margin, sides
+    min_size..max_size inclusive (as `RandomRectangleMaskGenerator` calls it), capped by the margin."""
     size = m.shape[0]
+    side_end = min(p.max_size + 1, size - 2 * p.margin)  # exclusive, as upstream's randint
     for _ in range(int(rng.integers(p.min_times, p.max_times + 1))):
-        w, h = int(rng.integers(p.min_size, p.max_size)), int(rng.integers(p.min_size, p.max_size))
+        w, h = int(rng.integers(p.min_size, side_end)), int(rng.integers(p.min_size, side_end))
         x0 = int(rng.integers(p.margin, size - p.margin - w + 1))
         y0 = int(rng.integers(p.margin, size - p.margin - h + 1))
         m[y0 : y0 + h, x0 : x0 + w] = 1
@@ -97,18 +105,18 @@ THICK_BOXES = Boxes(margin=10, min_size=30, max_size=150, min_times=1, max_times
 
 
 @register("narrow", random=True, hole_range=(0.0, 0.5), family="irregular",
-          doc="LaMa thin (RePaint `thin`): 4–50 strokes, width ≤ 14, length ≤ 49; mean hole ≈ 0.29")
+          doc="LaMa thin (RePaint `thin`): 4–51 strokes, width ≤ 14, length ≤ 49; mean hole ≈ 0.29")
 def narrow(rng, size):
     return mixed(rng, size, THIN, None, 0.0)
 
 
 @register("medium", random=True, hole_range=(0.0, 0.5), family="irregular",
-          doc="LaMa medium: 4–5 strokes of width ≤ 54, or 1–5 boxes of side 10–49; mean hole ≈ 0.24")
+          doc="LaMa medium: 4–6 strokes of width ≤ 54, or 1–5 boxes of side 10–50; mean hole ≈ 0.24")
 def medium(rng, size):
     return mixed(rng, size, MEDIUM, MEDIUM_BOXES, 0.3)
 
 
 @register("wide", random=True, hole_range=(0.0, 0.5), family="irregular",
-          doc="LaMa thick (RePaint `thick`): 1–5 strokes of width ≤ 104, or 1–3 boxes of side 30–149; mean ≈ 0.27")
+          doc="LaMa thick (RePaint `thick`): 1–6 strokes of width ≤ 104, or 1–3 boxes of side 30–150; mean ≈ 0.27")
 def wide(rng, size):
     return mixed(rng, size, THICK, THICK_BOXES, 0.3)
