@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -389,3 +390,23 @@ def test_renamed_labels_show_on_re_render_and_clashing_stored_labels_are_kept_ap
     write_leaderboards(store, "tiny")  # two stored cells, other methods, one label
     md = (tmp_path / "results/tiny/leaderboard.md").read_text()
     assert md.count("| new name [") == 2 and any("several method configs" in w for w in warnings)
+
+
+def test_cells_record_the_sha256_of_the_exact_masks_and_one_flipped_bit_changes_it(tmp_path):
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(2):
+        m = torch.zeros(64, 64, dtype=torch.uint8)
+        m[8 + i : 30, 8:40] = 255
+        Image.fromarray(m.numpy()).save(folder / f"{i:04d}.png")
+
+    def masks_sha(results):
+        sweep = quiet_sweep(tmp_path, methods=["mean_fill"], masks=[f"folder:{folder}"])
+        run_quiet(sweep, ResultStore(results))
+        return json.loads(next((results / "tiny/cells").glob("*.json")).read_text())["protocol"]["masks_sha256"]
+
+    first = masks_sha(tmp_path / "a")
+    m = np.asarray(Image.open(folder / "0001.png")).copy()
+    m[50, 50] = 255
+    Image.fromarray(m).save(folder / "0001.png")
+    assert masks_sha(tmp_path / "b") != first

@@ -163,3 +163,40 @@ def test_nvidia_masks_binned_by_ratio(tmp_path):
     _save(tmp_path / "nv", [small, big])
     src = masks.mask_source(f"nvidia:{tmp_path / 'nv'}:ratio_30_40", size=32)
     assert len(src) == 1 and src(0).mean().item() == pytest.approx(0.3125)
+
+
+def test_regenerated_masks_beyond_the_frozen_set_are_bit_exact_across_processes():
+    import subprocess
+    import sys
+
+    from inpaint_bench.masks import generate_one
+    from inpaint_bench.masks.frozen import FrozenSource
+
+    source = FrozenSource("wide", 256)
+    assert source.frozen_n == 1000
+    here = [generate_one("wide", i, 256, 0) for i in (0, 1000, 2823)]
+    code = ("import hashlib, numpy as np; from inpaint_bench.masks import generate_one; "
+            "print(' '.join(hashlib.sha256(np.packbits(generate_one('wide', i, 256, 0))).hexdigest() "
+            "for i in (0, 1000, 2823)))")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    import hashlib
+
+    assert there == [hashlib.sha256(np.packbits(m)).hexdigest() for m in here]
+    assert np.array_equal(source(0)[0].numpy() > 0, here[0]) and np.array_equal(source(2823)[0].numpy() > 0, here[2])
+
+
+def test_frozen_manifest_with_an_edited_count_is_refused(tmp_path):
+    import json
+
+    from inpaint_bench.masks.frozen import read_set, write_set
+
+    masks = np.zeros((4, 256, 256), bool)
+    masks[:, :10, :10] = True
+    write_set("center", masks, seed=0, folder=tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["center"]["n"] = 8  # the edit that used to return 8 garbage masks
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    read_set.cache_clear()
+    with pytest.raises(MaskError, match="need"):
+        read_set("center", tmp_path)
+    read_set.cache_clear()

@@ -136,7 +136,11 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
                       masks=masks, columns=metric_cols + list(COST))
         for r in members:
             mask = r["protocol"]["mask"]
-            board.mask_checksums[mask] = r["protocol"]["mask_checksum"]
+            used = r["protocol"].get("masks_sha256", r["protocol"]["mask_checksum"])  # the exact masks of the cell
+            if board.mask_checksums.get(mask, used) != used:
+                raise ValueError(f"cells of mask column {mask!r} used different masks ({used[:12]}… vs "
+                                 f"{board.mask_checksums[mask][:12]}…): rerun them with one mask set")
+            board.mask_checksums[mask] = used
             board.seeds.add(r["protocol"]["seed"])
             row = board.rows.setdefault(r["row"], defaultdict(list))
             for k, v in r["metrics"].items():

@@ -6,10 +6,12 @@ states de-duplicate by index anyway, and every rank computes the synced result a
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from PIL import Image
 
@@ -31,12 +33,30 @@ class CostRows(PerImageMetric):
         return self.unique_rows()[0]
 
 
+class MaskDigests(PerImageMetric):
+    """Per image: the first 48 bits of the sha256 of its mask bits (exact in the float64 rows), for `masks_sha256`:
+    the exact masks a cell used, whatever their source, synced and ordered by index like every per-image row."""
+
+    def update(self, mask, index) -> None:
+        bits = (mask.detach().cpu().numpy() > 0.5).reshape(len(mask), -1)
+        digests = [int.from_bytes(hashlib.sha256(np.packbits(b).tobytes()).digest()[:6], "little") for b in bits]
+        self.add_rows(torch.tensor(digests, dtype=torch.float64, device=mask.device)[:, None], index)
+
+    def compute(self) -> str:
+        rows, index = self.unique_rows()
+        h = hashlib.sha256()
+        for i, d in zip(index.tolist(), rows[:, 0].tolist(), strict=True):
+            h.update(f"{i}:{int(d):012x}\n".encode())
+        return h.hexdigest()
+
+
 class BenchModule(L.LightningModule):
     def __init__(self, method, suite: MetricSuite, seed: int, sample_dir: Path | None = None, sample_count: int = 0,
                  output_dir: Path | None = None):
         super().__init__()
         self.method, self.suite, self.seed = method, suite, seed
         self.cost = CostRows()
+        self.mask_digests = MaskDigests()
         self.sample_dir, self.sample_count, self.output_dir = sample_dir, sample_count, output_dir
         self.result: dict = {}
         self._aux_kinds: set[str] = set()
@@ -52,6 +72,7 @@ class BenchModule(L.LightningModule):
             torch.cuda.synchronize(image.device)
         seconds = torch.full((len(image),), (time.perf_counter() - start) / len(image), device=image.device)
         self.suite.update(out, image, mask, index, batch.get("label"))
+        self.mask_digests.update(mask, index)
         aux = float(sum(self.method.aux_nfe.values()))
         self._aux_kinds.update(self.method.aux_nfe)
         self.cost.update(seconds, torch.full_like(seconds, float(self.method.nfe)), drift.to(seconds),
@@ -82,4 +103,5 @@ class BenchModule(L.LightningModule):
             "aux_nfe_networks": sorted(self._aux_kinds),
             "per_image_seconds": [round(float(s), 6) for s in rows[:, 0]],
             "n_hole_images": hole_counts,
+            "masks_sha256": self.mask_digests.compute(),
         }

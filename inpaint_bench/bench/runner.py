@@ -161,7 +161,8 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                   "metric_labels": suite.labels(), "untrained_features": untrained,
                   "protocol": {"dataset": p.dataset, "split": p.split, "split_checksum": dm.dataset.split.checksum(),
                                "size": dm.size, "n_images": module.result["n_images"], "mask": cell.mask,
-                               "mask_checksum": mask_checksum(dm), "fid_mode": p.fid_mode,
+                               "mask_checksum": mask_checksum(dm), "masks_sha256": module.result["masks_sha256"],
+                               "fid_mode": p.fid_mode,
                                "feature_weights": "UNTRAINED-FEATURES" if untrained else "pretrained",
                                "lpips_net": p.lpips_net, "seed": cell.seed},
                   "method": method.describe(), "devices": t.world_size, "weights": dict(used)}

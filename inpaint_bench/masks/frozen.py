@@ -93,6 +93,11 @@ def read_set(name: str, folder: Path = None) -> np.ndarray:
         packed = lzma.decompress(path.read_bytes())
     except (OSError, lzma.LZMAError) as err:
         raise MaskError(f"cannot read frozen mask set {path}: {err}; run `inpaint-bench masks build`") from err
+    expected_bytes = entry["n"] * ((entry["size"] * entry["size"] + 7) // 8)
+    if len(packed) != expected_bytes:  # an edited n or size would otherwise reshape the bits into other masks
+        raise MaskError(f"{path} holds {len(packed)} bytes, but n = {entry['n']} masks of {entry['size']}² need "
+                        f"{expected_bytes}: the manifest entry was edited or the file is stale — run "
+                        "`inpaint-bench masks build`")
     digest = hashlib.sha256(packed).hexdigest()
     if digest != entry["sha256"]:
         raise MaskError(f"checksum mismatch in {path}: sha256 {digest[:12]}… but manifest says "
@@ -138,7 +143,9 @@ class FrozenSource:
         return torch.from_numpy(mask.astype(np.float32)).unsqueeze(0)
 
     def checksum(self) -> str:
-        """Identity of the mask set for results: the frozen sha256, or the generator's name/seed/version."""
+        """Identity of the mask *set* (the frozen sha256, or the generator's name/seed/version). Masks from index
+        `frozen_n` on are regenerated, bit-exactly (tested); each cell also records the sha256 of the exact masks
+        it used (`masks_sha256`)."""
         entry = read_manifest().get(self.name)
         if entry and entry["seed"] == self.seed:
             return entry["sha256"]
