@@ -206,3 +206,27 @@ def test_learned_method_with_two_ddp_processes_is_bit_identical_at_a_fixed_threa
     a = json.loads(next((tmp_path / "one" / "tiny" / "cells").glob("*.json")).read_text())
     b = json.loads(next((tmp_path / "two" / "tiny" / "cells").glob("*.json")).read_text())
     assert b["devices"] == 2 and a["metrics"] == b["metrics"]  # exact, every digit
+
+
+def test_cells_write_per_image_rows_and_leaderboards_bin_them_by_hole_ratio(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, methods=["mean_fill", "test_half"], masks=["wide"], limit=6,
+                                  metrics=["psnr", "psnr_hole", "ssim"]))
+    store = ResultStore(tmp_path / "results")
+    run_sweep(sweep, store, QUIET, wandb=False, echo=lambda s: None)
+    cells = [json.loads(f.read_text()) for f in (tmp_path / "results/tiny/cells").glob("*.json")]
+    cell = next(c for c in cells if c["row"] == "mean_fill")
+    rows = store.read_images("tiny", cell["cell_id"])
+    assert cell["per_image_file"].endswith(".images.csv") and [r["index"] for r in rows] == list(range(6))
+    assert all(r["key"].endswith(".png") for r in rows)
+    assert sum(r["psnr"] for r in rows) / 6 == pytest.approx(cell["metrics"]["psnr"], rel=1e-9)
+    from inpaint_bench.masks import generate_one
+
+    assert [r["hole_ratio"] for r in rows] == pytest.approx([generate_one("wide", i, 64, 0).mean() for i in range(6)])
+    md = (tmp_path / "results/tiny/leaderboard.md").read_text()
+    bins = sorted({int(r["hole_ratio"] * 10) for r in rows})
+    assert len(bins) > 1  # the first six `wide` masks span 0–30 %
+    assert "wide by hole ratio" in md and f"{bins[0] * 10}–{bins[0] * 10 + 10} %" in md
+    in_bin = [r["psnr"] for r in rows if int(r["hole_ratio"] * 10) == bins[0]]
+    table = md[md.index("wide by hole ratio"):]
+    mean_fill_row = next(line for line in table.splitlines() if line.startswith("| mean_fill"))
+    assert f"{sum(in_bin) / len(in_bin):.2f}" in mean_fill_row.split("|")[2]

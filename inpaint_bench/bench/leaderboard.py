@@ -308,6 +308,60 @@ def _html(boards, seeds, failed, grids, title) -> str:
     return "\n".join(parts) + "\n"
 
 
+HOLE_BIN = 0.1  # LaMa-style 10 % hole-ratio bins
+BIN_METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole", "lpips")
+
+
+def hole_bin_tables(results: list[dict], store) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Per mask whose per-image hole ratios span several 10 % bins: (mask, header, rows) with each method's mean
+    per-image metrics per bin (from the cells' per-image CSVs), as LaMa reports by mask area."""
+    per_mask: dict[str, dict[str, list[dict]]] = defaultdict(dict)
+    for r in results:
+        if r.get("status") == "ok":
+            rows = store.read_images(r["protocol"]["dataset"], r["cell_id"])
+            if rows:
+                per_mask[r["protocol"]["mask"]].setdefault(r["row"], []).extend(rows)
+    tables = []
+    for mask, by_row in per_mask.items():
+        bins = sorted({min(int(x["hole_ratio"] / HOLE_BIN), 9) for rows in by_row.values() for x in rows})
+        if len(bins) < 2:
+            continue
+        cols = [c for c in BIN_METRICS if any(c in x for rows in by_row.values() for x in rows)]
+        binned = {row: {b: [x for x in rows if min(int(x["hole_ratio"] / HOLE_BIN), 9) == b] for b in bins}
+                  for row, rows in by_row.items()}
+        counts = {b: max(len(per_bin[b]) for per_bin in binned.values()) for b in bins}
+        header = ["method"] + [f"{b * 10}–{b * 10 + 10} % (n={counts[b]}) / {c}" for b in bins for c in cols]
+        body = []
+        for row, per_bin in binned.items():
+            cells = [row]
+            for b in bins:
+                for c in cols:
+                    vals = [x[c] for x in per_bin[b] if c in x and not math.isnan(x[c])]
+                    cells.append(fmt(c, sum(vals) / len(vals)) if vals else "—")
+            body.append(cells)
+        tables.append((mask, header, body))
+    return tables
+
+
+def _bins_markdown(tables) -> list[str]:
+    out = []
+    for mask, header, body in tables:
+        out += [f"#### {md_escape(mask)} by hole ratio (per-image means, 10 % bins)", "",
+                "| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in body] + [""]
+    return out
+
+
+def _bins_html(tables) -> str:
+    parts = []
+    for mask, header, body in tables:
+        parts.append(f"<h3>{html.escape(mask)} by hole ratio (per-image means, 10 % bins)</h3><table class='lb'>"
+                     "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>")
+        parts += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body]
+        parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
 def reported_numbers(dataset: str) -> dict:
     data = yaml.safe_load((paths.ASSETS_DIR / "reported.yaml").read_text())
     return (data.get(dataset) or {}).get("rows", {})
@@ -329,8 +383,12 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
     folder = store.root / dataset
     grids = write_grids(store, dataset, results, sweep) if results else []
     title = f"inpaint-bench leaderboard — {dataset}"
-    files = {"md": f"# {title}\n\n" + _markdown(boards, seeds, failed, grids), "csv": _csv(boards),
-             "tex": _latex(boards, seeds), "html": _html(boards, seeds, failed, grids, title)}
+    bins = hole_bin_tables(results, store)
+    html_text = _html(boards, seeds, failed, grids, title)
+    if bins:
+        html_text = html_text.replace("<script>", _bins_html(bins) + "\n<script>", 1)
+    files = {"md": f"# {title}\n\n" + _markdown(boards, seeds, failed, grids) + "\n".join(_bins_markdown(bins)),
+             "csv": _csv(boards), "tex": _latex(boards, seeds), "html": html_text}
     written = []
     for ext, text in files.items():
         path = folder / f"leaderboard.{ext}"

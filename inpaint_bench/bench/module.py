@@ -22,15 +22,18 @@ from ..metrics.base import PerImageMetric
 from ..metrics.suite import MetricSuite
 
 
+COST_COLUMNS = ("seconds", "nfe", "known_drift", "aux_nfe", "hole_ratio")
+
+
 class CostRows(PerImageMetric):
     """Per image: seconds, network evaluations, known-region drift (mean |output − input| outside the hole),
-    auxiliary-network evaluations (not the denoiser: gradient net, discriminator)."""
+    auxiliary-network evaluations (not the denoiser: gradient net, discriminator), hole ratio."""
 
-    def update(self, seconds, nfe, drift, aux_nfe, index) -> None:
-        self.add_rows(torch.stack([seconds, nfe, drift, aux_nfe], dim=1), index)
+    def update(self, seconds, nfe, drift, aux_nfe, hole_ratio, index) -> None:
+        self.add_rows(torch.stack([seconds, nfe, drift, aux_nfe, hole_ratio], dim=1), index)
 
     def compute(self):  # torchmetrics syncs the states across processes around compute()
-        return self.unique_rows()[0]
+        return self.unique_rows()
 
 
 class MaskDigests(PerImageMetric):
@@ -48,6 +51,17 @@ class MaskDigests(PerImageMetric):
         for i, d in zip(index.tolist(), rows[:, 0].tolist(), strict=True):
             h.update(f"{i}:{int(d):012x}\n".encode())
         return h.hexdigest()
+
+
+def save_png(img, path: Path) -> None:
+    """An output PNG written atomically (a full disk leaves no truncated file)."""
+    import io
+
+    from ..masks.frozen import atomic_write
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    atomic_write(path, buf.getvalue())
 
 
 class BenchModule(L.LightningModule):
@@ -76,23 +90,23 @@ class BenchModule(L.LightningModule):
         aux = float(sum(self.method.aux_nfe.values()))
         self._aux_kinds.update(self.method.aux_nfe)
         self.cost.update(seconds, torch.full_like(seconds, float(self.method.nfe)), drift.to(seconds),
-                         torch.full_like(seconds, aux), index)
+                         torch.full_like(seconds, aux), mask.flatten(1).mean(1).to(seconds), index)
         self._save(out, index)
         return None
 
     def _save(self, out, index) -> None:
         for img, i in zip(to_uint8(out), index.tolist(), strict=True):
             if self.sample_dir is not None and i < self.sample_count:
-                self.sample_dir.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(img).save(self.sample_dir / f"{i:06d}.png")
+                save_png(img, self.sample_dir / f"{i:06d}.png")
             if self.output_dir is not None:
-                self.output_dir.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(img).save(self.output_dir / f"{i:06d}.png")
+                save_png(img, self.output_dir / f"{i:06d}.png")
 
     def on_predict_epoch_end(self) -> None:
         metrics = self.suite.compute()
         hole_counts = self.suite.hole_counts()
-        rows = self.cost.compute()
+        rows, index = self.cost.compute()
+        self.per_image = {"index": index.tolist(), **{c: rows[:, k].tolist() for k, c in enumerate(COST_COLUMNS)},
+                          **self.suite.per_image()}
         self.result = {
             "metrics": metrics,
             "n_images": int(len(rows)),

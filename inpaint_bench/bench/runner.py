@@ -170,6 +170,8 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
             log_cell(logger, result)
         if not t.is_global_zero:
             return result
+        images = store.write_images(p.dataset, cell_id, module.per_image, list(dm.dataset.split.files))
+        result["per_image_file"] = images.name
     except Exception as err:  # a failing cell is recorded and the sweep goes on
         result = _failure(store, p.dataset, cell_id, base, err, t)
     store.write(p.dataset, cell_id, result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -105,6 +106,38 @@ class ResultStore:
         path = self.cell_path(dataset, cell_id)
         atomic_write(path, (json.dumps(result, indent=1, sort_keys=True, default=str) + "\n").encode())
         return path
+
+    def images_path(self, dataset: str, cell_id: str) -> Path:
+        return self.root / dataset / "cells" / f"{cell_id}.images.csv"
+
+    def write_images(self, dataset: str, cell_id: str, columns: dict[str, list], keys: list[str]) -> Path:
+        """The per-image rows of a cell as CSV beside its JSON (index, key, hole ratio, cost, each per-image
+        metric; empty = not scored), for binning by hole ratio, pairing methods image by image, plotting."""
+        import csv
+        import io
+        import math
+
+        names = ["index", "key"] + [c for c in columns if c != "index"]
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(names)
+        for row, index in enumerate(columns["index"]):
+            values = [columns[c][row] for c in names[2:]]
+            writer.writerow([int(index), keys[int(index)]] + ["" if isinstance(v, float) and math.isnan(v) else
+                                                             f"{v:.10g}" for v in values])
+        path = self.images_path(dataset, cell_id)
+        atomic_write(path, buf.getvalue().encode())
+        return path
+
+    def read_images(self, dataset: str, cell_id: str) -> list[dict]:
+        import csv
+
+        path = self.images_path(dataset, cell_id)
+        if not path.exists():
+            return []
+        with open(path, newline="") as f:
+            return [{k: (v if k == "key" else float(v) if v != "" else math.nan) for k, v in row.items()}
+                    for row in csv.DictReader(f)]
 
     def read_all(self, dataset: str) -> list[dict]:
         folder = self.root / dataset / "cells"

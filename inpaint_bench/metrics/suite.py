@@ -50,6 +50,15 @@ class MetricSuite(torch.nn.Module):
     def compute(self) -> dict[str, float]:
         return {n: float(m.compute()) for n, m in self.metrics.items()}
 
+    def per_image(self) -> dict[str, list[float]]:
+        """Each per-image metric's value per image in index order (NaN: not scored, e.g. no hole), all processes."""
+        out = {}
+        for n, m in self.metrics.items():
+            if isinstance(m, MeanPerImage):
+                rows, _ = m.synced_rows()
+                out[n] = rows[:, 0].tolist()
+        return out
+
     def hole_counts(self) -> dict[str, int]:
         """Images each hole-only metric scored (`n_hole_images`): images without a hole are left out, not 100 dB."""
         return {n: m.n_scored for n, m in self.metrics.items() if n.endswith("_hole")}
