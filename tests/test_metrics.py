@@ -321,3 +321,31 @@ def test_kid_with_fewer_than_two_images_is_an_error_like_fid():
     m.add_rows(torch.randn(1, 2048, dtype=torch.float64), torch.arange(1))
     with pytest.raises(ValueError, match="at least 2 images"):
         m.compute()
+
+
+def test_score_reads_lamas_layout_and_equals_the_two_folder_layout(tmp_path):
+    from inpaint_bench.cli import main
+    from inpaint_bench.data.images import to_uint8
+
+    ref = images(3, 32, seed=3)
+    masks = torch.zeros(3, 1, 32, 32)
+    for i in range(3):
+        masks[i, :, 4 + i : 20, 6:26 - i] = 1
+    pred = torch.where(masks.bool(), images(3, 32, seed=4), ref)
+    lama_ref, lama_pred = tmp_path / "lama_ref", tmp_path / "lama_pred"
+    lama_ref.mkdir()
+    lama_pred.mkdir()
+    for i, (r, p, m) in enumerate(zip(to_uint8(ref), to_uint8(pred), masks, strict=True)):
+        Image.fromarray(r).save(lama_ref / f"img{i}.png")
+        Image.fromarray((m[0].numpy() * 255).astype(np.uint8)).save(lama_ref / f"img{i}_mask000.png")
+        Image.fromarray(p).save(lama_pred / f"img{i}_mask000.png")
+    out = tmp_path / "lama.json"
+    assert main(["score", "--layout", "lama", "--pred", str(lama_pred), "--ref", str(lama_ref), "--metrics",
+                 "psnr,psnr_hole,ssim_hole", "--json", str(out)]) == 0
+    lama = json.loads(out.read_text())["metrics"]
+    from inpaint_bench.metrics import MetricSuite
+    from inpaint_bench.metrics.pixel import quantise
+
+    suite = MetricSuite(["psnr", "psnr_hole", "ssim_hole"])
+    suite.update(quantise(pred) * 2 - 1, quantise(ref) * 2 - 1, masks, torch.arange(3))
+    assert lama == pytest.approx(suite.compute(), rel=1e-9)

@@ -1,7 +1,11 @@
 """`inpaint-bench score --pred DIR --ref DIR`: the suite's yardstick for any folder of outputs.
 
-Outputs and references are paired by relative path (both folders must hold the same names); masks, when given,
-are paired by sorted order (mask i ↔ image i). Hole-only metrics need masks.
+Layouts (`--layout`):
+  folders  outputs and references paired by relative path (both folders hold the same names); masks, when given,
+           paired by sorted order (mask i ↔ image i). Hole-only metrics need masks.
+  lama     LaMa's evaluation layout: `--ref` holds `X.png` with its masks `X_mask000.png`, `X_mask001.png`, …
+           (white = hole) side by side, `--pred` one output per mask, named like the mask (`X_mask000.png`, what
+           LaMa's `bin/predict.py` writes). Every (image, mask) pair is one scored image.
 """
 
 from __future__ import annotations
@@ -28,6 +32,45 @@ def _pairs(pred: Path, ref: Path) -> list[str]:
     if missing:
         raise ValueError(f"--pred and --ref must hold the same file names; {len(missing)} differ, e.g. {missing[0]}")
     return p
+
+
+def lama_triples(pred: Path, ref: Path) -> list[tuple[Path, Path, Path]]:
+    """(output, reference image, mask) for LaMa's layout, sorted by mask name."""
+    import re
+
+    masks = sorted(f for f in list_images(ref) if re.search(r"_mask\d+\.[^.]+$", f))
+    if not masks:
+        raise FileNotFoundError(f"no LaMa-style masks (NAME_mask000.png) in {ref}")
+    out = []
+    for m in masks:
+        stem = re.sub(r"_mask\d+$", "", Path(m).stem)
+        images = [f for f in list_images(ref) if Path(f).parent == Path(m).parent and Path(f).stem == stem]
+        if not images:
+            raise FileNotFoundError(f"{ref / m}: no image {stem}.* beside it")
+        output = pred / Path(m).with_suffix(".png")
+        if not output.exists():
+            raise FileNotFoundError(f"no output {output} for mask {m} (LaMa names outputs like their masks)")
+        out.append((output, ref / images[0], ref / m))
+    return out
+
+
+def score_lama(pred: Path, ref: Path, metrics: list[str], mode: str = "clean", untrained: bool = False,
+               lpips_net: str = "alex") -> dict:
+    from ..masks.folder import read_binary
+
+    triples = lama_triples(Path(pred), Path(ref))
+    suite = MetricSuite(metrics, mode=mode, untrained=untrained, lpips_net=lpips_net)
+    for start in range(0, len(triples), BATCH):
+        chunk = triples[start : start + BATCH]
+        p = torch.stack([to_tensor(load_rgb(o)) for o, _, _ in chunk])
+        r = torch.stack([to_tensor(load_rgb(i)) for _, i, _ in chunk])
+        m = torch.stack([torch.from_numpy(read_binary(k, "hole")).float()[None] for _, _, k in chunk])
+        if p.shape != r.shape or m.shape[-2:] != p.shape[-2:]:
+            raise ValueError(f"{chunk[0][2]}: output, image and mask sizes differ")
+        suite.update(p, r, m, torch.arange(start, start + len(chunk)))
+    return {"metrics": suite.compute(), "labels": suite.labels(), "n_images": suite.count(), "layout": "lama",
+            "fid_mode": mode, "untrained_features": untrained, "pred": str(pred), "ref": str(ref),
+            "code_version": __version__}
 
 
 def score(pred: Path, ref: Path, metrics: list[str], masks: str | None = None, mode: str = "clean",
@@ -70,10 +113,16 @@ def add_parser(sub) -> None:
     p.add_argument("--untrained-features", action="store_true",
                    help="fixed-seed random feature networks (offline; numbers labelled UNTRAINED-FEATURES)")
     p.add_argument("--json", type=Path, default=None, help="write the result here (atomically)")
+    p.add_argument("--layout", choices=("folders", "lama"), default="folders",
+                   help="folders: --pred/--ref with the same names; lama: --ref holds X.png + X_mask000.png")
 
     def run(a) -> int:
-        result = score(a.pred, a.ref, [m.strip() for m in a.metrics.split(",") if m.strip()], a.masks,
-                       a.fid_mode, a.untrained_features, a.lpips_net, a.mask_polarity, a.resize_masks)
+        metrics = [m.strip() for m in a.metrics.split(",") if m.strip()]
+        if a.layout == "lama":
+            result = score_lama(a.pred, a.ref, metrics, a.fid_mode, a.untrained_features, a.lpips_net)
+        else:
+            result = score(a.pred, a.ref, metrics, a.masks, a.fid_mode, a.untrained_features, a.lpips_net,
+                           a.mask_polarity, a.resize_masks)
         text = json.dumps(result, indent=1, sort_keys=True)
         if a.json:
             atomic_write(a.json, (text + "\n").encode())
