@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import numpy as np
 import torch
 import yaml
 
@@ -230,3 +231,31 @@ def test_cells_write_per_image_rows_and_leaderboards_bin_them_by_hole_ratio(tmp_
     table = md[md.index("wide by hole ratio"):]
     mean_fill_row = next(line for line in table.splitlines() if line.startswith("| mean_fill"))
     assert f"{sum(in_bin) / len(in_bin):.2f}" in mean_fill_row.split("|")[2]
+
+
+def test_reported_nvidia_mask_numbers_never_sit_beside_generated_ratio_masks():
+    from inpaint_bench.bench.leaderboard import masks_for_reported
+
+    notes = []
+    masks = ["ratio_10_20", "nvidia:/data/nv:ratio_10_20", "nvidia:/data/nv:ratio_20_30"]
+    assert masks_for_reported("nvidia:ratio_10_20", masks, notes, "StrDiffusion") == ["nvidia:/data/nv:ratio_10_20"]
+    assert "not shown beside the generated ratio_10_20" in notes[0]
+    assert masks_for_reported("center", ["center", "wide"], notes, "I2SB") == ["center"]
+    from inpaint_bench.bench.leaderboard import reported_numbers
+
+    strd = reported_numbers("places2")["StrDiffusion (reported, StrDiffusion T1)"]
+    assert set(strd) == {f"nvidia:ratio_{b}" for b in ("10_20", "20_30", "30_40", "40_50")}
+
+
+def test_nvidia_masks_are_bucketed_by_ratio_and_cycle_over_the_images(tmp_path):
+    from PIL import Image
+
+    from inpaint_bench.masks.folder import from_name
+
+    for i, rows in enumerate((60, 120, 70)):  # hole ratios ≈ 0.12, 0.23, 0.14 at 512²
+        m = np.zeros((512, 512), np.uint8)
+        m[:rows, :] = 255
+        Image.fromarray(m).save(tmp_path / f"{i:05d}.png")
+    source = from_name(f"nvidia:{tmp_path}:ratio_10_20", 64)
+    assert [f.name for f in source.files] == ["00000.png", "00002.png"]
+    assert torch.equal(source(2), source(0)) and not torch.equal(source(1), source(0))

@@ -38,6 +38,7 @@ class Board:
     reported: dict[str, dict[tuple[str, str], float]] = field(default_factory=dict)
     mask_checksums: dict[str, str] = field(default_factory=dict)
     seeds: set = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # why some reported numbers are not shown
 
     def label(self, col: str) -> str:
         untrained = self.protocol["feature_weights"] == UNTRAINED
@@ -148,11 +149,27 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
             row[(mask, "nfe")].append(r["nfe"])
             row[(mask, "s/img")].append(r["seconds_per_image"])
         for name, per_mask in (reported or {}).items():
-            vals = {(m, k): v for m, d in per_mask.items() if m in masks for k, v in d.items() if k in board.columns}
+            vals = {}
+            for key, d in per_mask.items():
+                for m in masks_for_reported(key, masks, board.notes, name):
+                    vals.update({(m, k): v for k, v in d.items() if k in board.columns})
             if vals:
                 board.reported[name] = vals
         boards.append(board)
     return boards
+
+
+def masks_for_reported(key: str, masks: list[str], notes: list[str], row: str) -> list[str]:
+    """The mask columns a reported number belongs in. `nvidia:ratio_LO_HI` (a paper's number on the NVIDIA
+    irregular masks) goes only under `nvidia:PATH:ratio_LO_HI` columns; under the suite's generated `ratio_LO_HI`
+    masks it is refused, with a note, since those are other masks of the same hole ratio."""
+    if not key.startswith("nvidia:"):
+        return [m for m in masks if m == key]
+    bucket = key.removeprefix("nvidia:")
+    if bucket in masks:
+        notes.append(f"{row}: its {bucket} numbers were measured on NVIDIA irregular masks and are not shown "
+                     f"beside the generated {bucket} masks; use nvidia:PATH:{bucket} to compare")
+    return [m for m in masks if m.startswith("nvidia:") and m.endswith(f":{bucket}")]
 
 
 def best(board: Board) -> set[tuple[str, str, str]]:
@@ -175,6 +192,7 @@ def protocol_card(board: Board, sweep_seeds) -> list[str]:
              f"FID/KID: clean-fid mode {p['fid_mode']}, feature weights: {p['feature_weights']}; "
              f"LPIPS: {p['lpips_net']}",
              "masks: " + ", ".join(f"{m} ({board.mask_checksums.get(m, '?')[:12]})" for m in board.masks)]
+    lines += board.notes
     if p["feature_weights"] == UNTRAINED:
         lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "
                      "pipeline and are not comparable with any published number.")

@@ -4,7 +4,9 @@ Names accepted by `mask_source`:
   folder:PATH                 PNGs sorted by name, mask i ↔ image i; polarity from `polarity` (default hole)
   repaint:PATH                RePaint's folders (thick, thin, ex64, genhalf, nn2, ev2li): stored 255 = keep
   nvidia:PATH[:ratio_LO_HI]   NVIDIA irregular masks (Liu et al. 2018), white = hole, 512² (resized explicitly),
-                              optionally only the masks whose hole ratio falls in one bucket
+                              optionally only the masks whose hole ratio falls in one bucket; the test set has
+                              2,000 masks per bucket, fewer than a test split's images, so image i takes mask
+                              i mod n (`cycle`)
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ class FolderMasks:
     """Mask `index` = the index-th file (sorted) of a folder, checked and converted to 1 = hole."""
 
     def __init__(self, path: str | Path, size: int, polarity: str = "hole", resize: bool = False,
-                 ratio_bucket: tuple[float, float] | None = None):
+                 ratio_bucket: tuple[float, float] | None = None, cycle: bool = False):
         if polarity not in ("hole", "keep"):
             raise MaskError(f"mask polarity must be 'hole' or 'keep', got {polarity!r}")
         self.root, self.size, self.polarity, self.resize = Path(path).expanduser(), size, polarity, resize
+        self.cycle = cycle
         if not self.root.is_dir():
             raise MaskError(f"mask folder {self.root} does not exist")
         # one level only: a subfolder (a backup, another set) must never shift mask i ↔ image i
@@ -67,6 +70,8 @@ class FolderMasks:
         return len(self.files)
 
     def __call__(self, index: int) -> torch.Tensor:
+        if self.cycle:
+            index %= len(self.files)
         if index >= len(self.files):
             raise MaskError(f"mask folder {self.root} has {len(self.files)} masks; image {index} has none")
         path = self.files[index]
@@ -106,5 +111,5 @@ def from_name(name: str, size: int, polarity: str = "hole", resize: bool = False
         if bucket:
             lo, hi = (int(v) / 100 for v in bucket.split("_"))
             ratio = (lo, hi)
-        return FolderMasks(path, size, polarity="hole", resize=True, ratio_bucket=ratio)
+        return FolderMasks(path, size, polarity="hole", resize=True, ratio_bucket=ratio, cycle=True)
     raise MaskError(f"unknown mask source kind {kind!r}; use folder:, repaint: or nvidia:")
