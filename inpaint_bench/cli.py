@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .checkpoints_cli import add_parser as add_checkpoints
 
     add_checkpoints(sub)
+    from .stats_cli import add_parser as add_stats
+
+    add_stats(sub)
     return parser
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 FEATURES = ("auto", "trained", "untrained")
-LATER_PROTOCOL_FIELDS = {"mask_polarity": "hole", "resize_masks": False}
+LATER_PROTOCOL_FIELDS = {"mask_polarity": "hole", "resize_masks": False, "reference": "test-images"}
 
 
 class ConfigError(ValueError):
@@ -51,6 +51,7 @@ class Protocol:
     features: str = "auto"  # auto: trained weights if found, else labelled UNTRAINED-FEATURES
     lpips_net: str = "alex"
     data_root: str | None = None
+    reference: str = "test-images"  # FID/KID reference: test-images | stats:PATH (.npz mu/sigma) | folder:PATH
     mask_polarity: str = "hole"  # folder: masks only: white = hole (default) or keep
     resize_masks: bool = False  # folder:/repaint: masks of another size: resize (nearest) instead of refusing
 
@@ -241,6 +242,11 @@ def validate_protocol(p: Protocol) -> None:
             raise ConfigError(f"{key} must be a positive integer (or omitted for the default), got {value!r}")
     if not p.metrics:
         raise ConfigError("metrics must list at least one metric")
+    if p.reference != "test-images" and not p.reference.startswith(("stats:", "folder:")):
+        raise ConfigError(f"reference must be test-images, stats:PATH or folder:PATH, got {p.reference!r}")
+    if p.reference.startswith("stats:") and {"kid"} & set(p.metrics):
+        raise ConfigError("reference: stats:PATH holds μ and Σ only, which KID cannot use; drop kid or use "
+                          "reference: folder:PATH")
     if p.mask_polarity not in ("hole", "keep"):
         raise ConfigError(f"mask_polarity must be 'hole' or 'keep', got {p.mask_polarity!r}")
     if p.lpips_net not in ("alex", "vgg"):

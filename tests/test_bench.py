@@ -259,3 +259,23 @@ def test_nvidia_masks_are_bucketed_by_ratio_and_cycle_over_the_images(tmp_path):
     source = from_name(f"nvidia:{tmp_path}:ratio_10_20", 64)
     assert [f.name for f in source.files] == ["00000.png", "00002.png"]
     assert torch.equal(source(2), source(0)) and not torch.equal(source(1), source(0))
+
+
+def test_a_folder_reference_is_used_and_recorded_in_the_cell_and_the_protocol_card(tmp_path):
+    from inpaint_bench.data.images import to_uint8
+
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    for i, img in enumerate(to_uint8(torch.rand(4, 3, 64, 64) * 2 - 1)):
+        from PIL import Image
+
+        Image.fromarray(img).save(folder / f"{i}.png")
+    sweep = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], masks=["center"], limit=3, metrics=["fid"],
+                                  reference=f"folder:{folder}"))
+    store = ResultStore(tmp_path / "results")
+    run_sweep(sweep, store, QUIET, wandb=False, echo=lambda s: None)
+    cell = json.loads(next((tmp_path / "results/tiny/cells").glob("*.json")).read_text())
+    assert cell["status"] == "ok" and cell["protocol"]["reference"] == f"folder:{folder}"
+    assert f"reference: folder:{folder}" in (tmp_path / "results/tiny/leaderboard.md").read_text()
+    default = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], masks=["center"], limit=3, metrics=["fid"]))
+    assert default.cells()[0].cell_id() != sweep.cells()[0].cell_id()  # another reference, another cell

@@ -349,3 +349,31 @@ def test_score_reads_lamas_layout_and_equals_the_two_folder_layout(tmp_path):
     suite = MetricSuite(["psnr", "psnr_hole", "ssim_hole"])
     suite.update(quantise(pred) * 2 - 1, quantise(ref) * 2 - 1, masks, torch.arange(3))
     assert lama == pytest.approx(suite.compute(), rel=1e-9)
+
+
+def test_fid_reference_from_stats_or_a_folder_equals_the_same_images_as_test_images(tmp_path):
+    """`stats:PATH` (clean-fid's .npz, built by `stats build`) and `folder:PATH` give the FID that the same images
+    give as the built-in reference; KID refuses statistics."""
+    from inpaint_bench.config import ConfigError, Protocol, validate_protocol
+    from inpaint_bench.metrics.distribution import feature_extractor
+    from inpaint_bench.metrics.reference import folder_batches, load_stats
+    from inpaint_bench.stats_cli import build_stats
+
+    ref = images(6, 32, seed=7)
+    _write_folder(tmp_path / "ref", ref)
+    out = tmp_path / "stats.npz"
+    build_stats(tmp_path / "ref", out, size=32, mode="clean", untrained=True, quiet=True)
+    with np.load(out, allow_pickle=False) as f:
+        assert set(f.keys()) == {"mu", "sigma"} and f["sigma"].shape == (2048, 2048)  # clean-fid's format
+    stats = load_stats(out)
+    feats = np.concatenate([feature_extractor("clean", True)(b).double().numpy()
+                            for b in folder_batches(tmp_path / "ref", 32)])
+    pred = images(5, 32, seed=8)
+    fid_stats, fid_feats = FID("clean", True, stats), FID("clean", True, feats)
+    for m in (fid_stats, fid_feats):
+        m.update(pred, pred, center_mask(5), torch.arange(5))
+    assert fid_stats.compute().item() == pytest.approx(fid_feats.compute().item(), rel=1e-9)
+    with pytest.raises(ConfigError, match="KID cannot use"):
+        validate_protocol(Protocol(metrics=("fid", "kid"), reference=f"stats:{out}"))
+    with pytest.raises(FileNotFoundError, match="stats build"):
+        load_stats(tmp_path / "missing.npz")

@@ -62,7 +62,7 @@ def _run(a) -> int:
     protocol = Protocol(dataset=a.dataset, split=a.split, size=a.size, limit=a.limit,
                         metrics=tuple(m for m in a.metrics.split(",") if m), fid_mode=a.fid_mode,
                         features=a.features, data_root=a.data_root, mask_polarity=a.mask_polarity or "hole",
-                        resize_masks=a.resize_masks)
+                        resize_masks=a.resize_masks, reference=a.reference)
     validate_protocol(protocol)
     try:
         config = yaml.safe_load(a.config) if a.config else {}
@@ -130,6 +130,7 @@ def add_parsers(sub) -> None:
     r.add_argument("--fid-mode", default="clean")
     r.add_argument("--features", choices=("auto", "trained", "untrained"), default="auto")
     r.add_argument("--save-outputs", action="store_true")
+    r.add_argument("--reference", default="test-images", help="FID/KID reference: test-images, stats:PATH, folder:PATH")
     _mask_args(r)
     _trainer_args(r)
     r.set_defaults(func=_run)

@@ -96,7 +96,7 @@ def fmt(col: str, values) -> str:
 def protocol_key(result: dict) -> tuple:
     p = result["protocol"]
     return (p["dataset"], p["split"], p["split_checksum"], p["size"], p["n_images"], p["fid_mode"],
-            p["feature_weights"], p["lpips_net"])
+            p["feature_weights"], p["lpips_net"], p.get("reference", "test-images"))
 
 
 def separate_collisions(results: list[dict], warn=None) -> list[dict]:
@@ -132,8 +132,9 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
         masks = [m for m in (mask_order or []) if any(r["protocol"]["mask"] == m for r in members)]
         masks += sorted({r["protocol"]["mask"] for r in members} - set(masks))
         metric_cols = list(dict.fromkeys(k for r in members for k in r["config"]["protocol"]["metrics"]))
-        board = Board(protocol={k: p[k] for k in ("dataset", "split", "split_checksum", "size", "n_images",
-                                                  "fid_mode", "feature_weights", "lpips_net")},
+        board = Board(protocol={**{k: p[k] for k in ("dataset", "split", "split_checksum", "size", "n_images",
+                                                     "fid_mode", "feature_weights", "lpips_net")},
+                                "reference": p.get("reference", "test-images")},
                       masks=masks, columns=metric_cols + list(COST))
         for r in members:
             mask = r["protocol"]["mask"]
@@ -189,8 +190,8 @@ def protocol_card(board: Board, sweep_seeds) -> list[str]:
     p = board.protocol
     lines = [f"dataset: {p['dataset']} / split {p['split']} (file-list sha256 {p['split_checksum'][:12]})",
              f"resolution: {p['size']}×{p['size']}, images: {p['n_images']}, seeds: {sorted(board.seeds or sweep_seeds)}",
-             f"FID/KID: clean-fid mode {p['fid_mode']}, feature weights: {p['feature_weights']}; "
-             f"LPIPS: {p['lpips_net']}",
+             f"FID/KID: clean-fid mode {p['fid_mode']}, feature weights: {p['feature_weights']}, reference: "
+             f"{p.get('reference', 'test-images')}; LPIPS: {p['lpips_net']}",
              "masks: " + ", ".join(f"{m} ({board.mask_checksums.get(m, '?')[:12]})" for m in board.masks)]
     lines += board.notes
     if p["feature_weights"] == UNTRAINED:

@@ -93,14 +93,29 @@ def _datamodule(cell: CellConfig):
 
 
 def _reference(dm, cell: CellConfig, untrained: bool):
-    from ..metrics.reference import reference_features
+    """The FID/KID reference of the protocol (`metrics/reference.py`): the split's own images, published
+    statistics (`stats:PATH`) or an image folder (`folder:PATH`)."""
+    from ..metrics import reference as ref
 
     p = cell.protocol
     if not {"fid", "kid"} & set(p.metrics):
         return None
+    if p.reference.startswith("stats:"):
+        return ref.load_stats(p.reference.removeprefix("stats:"))
+    if p.reference.startswith("folder:"):
+        folder = p.reference.removeprefix("folder:")
+        key = {**ref.folder_key(folder), "size": dm.size}
+        return ref.reference_features(ref.folder_batches(folder, dm.size), key, p.fid_mode, untrained)
     key = {"dataset": p.dataset, "split": dm.dataset.split.checksum(), "size": dm.size, "n": len(dm.dataset)}
     images = (batch["image"] for batch in dm.predict_dataloader())
-    return reference_features(images, key, p.fid_mode, untrained)
+    return ref.reference_features(images, key, p.fid_mode, untrained)
+
+
+def reference_identity(protocol, reference) -> str:
+    """What the FID/KID numbers were measured against, for the protocol card and the cell JSON."""
+    if protocol.reference.startswith("stats:"):
+        return f"{protocol.reference} (sha256 {reference.sha256[:12]})" if reference is not None else protocol.reference
+    return protocol.reference
 
 
 def mask_checksum(dm) -> str:
@@ -146,8 +161,9 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
             method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
             if ":" not in cell.mask:
                 method.for_mask(masks.spec(cell.mask).family)
-            suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained,
-                                reference=_reference(dm, cell, untrained), lpips_net=p.lpips_net)
+            reference = _reference(dm, cell, untrained)
+            suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained, reference=reference,
+                                lpips_net=p.lpips_net)
             cell_dir = store.root / p.dataset
             module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
                                  cell_dir / "outputs" / cell_id if save_outputs else None)
@@ -162,7 +178,7 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                   "protocol": {"dataset": p.dataset, "split": p.split, "split_checksum": dm.dataset.split.checksum(),
                                "size": dm.size, "n_images": module.result["n_images"], "mask": cell.mask,
                                "mask_checksum": mask_checksum(dm), "masks_sha256": module.result["masks_sha256"],
-                               "fid_mode": p.fid_mode,
+                               "fid_mode": p.fid_mode, "reference": reference_identity(p, reference),
                                "feature_weights": "UNTRAINED-FEATURES" if untrained else "pretrained",
                                "lpips_net": p.lpips_net, "seed": cell.seed},
                   "method": method.describe(), "devices": t.world_size, "weights": dict(used)}

@@ -47,7 +47,10 @@ class _ReferencedFeatures(PerImageMetric):
         super().__init__(**kwargs)
         self.mode, self.untrained = mode, untrained
         self.label = feature_extractor(mode, untrained).label
-        self.reference = None if reference is None else np.asarray(reference, dtype=np.float64)
+        from .reference import ReferenceStats
+
+        self.stats = reference if isinstance(reference, ReferenceStats) else None
+        self.reference = None if reference is None or self.stats else np.asarray(reference, dtype=np.float64)
         self.add_state("ref_rows", default=[], dist_reduce_fx="cat")
         self.add_state("ref_index", default=[], dist_reduce_fx="cat")
 
@@ -63,6 +66,9 @@ class _ReferencedFeatures(PerImageMetric):
 
     def feature_pair(self) -> tuple[np.ndarray, np.ndarray]:
         rows, _ = self.unique_rows()
+        if self.stats is not None:
+            raise ValueError(f"{type(self).__name__} needs reference features, and the reference is statistics "
+                             f"({self.stats.source}); use reference: folder:PATH or test-images")
         if self.reference is not None:
             return rows.cpu().numpy(), self.reference
         ref, idx = self.ref_rows, self.ref_index
@@ -93,6 +99,12 @@ class FID(_ReferencedFeatures):
     """Fréchet Inception Distance on float64 means and covariances of the features."""
 
     def compute(self) -> torch.Tensor:
+        if self.stats is not None:  # published μ, Σ (e.g. I²SB's 50k ImageNet val statistics)
+            feats = self.unique_rows()[0].cpu().numpy()
+            if len(feats) < 2:
+                raise ValueError("FID needs at least 2 images on each side")
+            mu1, s1 = feats.mean(0), np.cov(feats, rowvar=False)
+            return torch.tensor(frechet_distance(mu1, s1, self.stats.mu, self.stats.sigma), dtype=torch.float64)
         feats, ref = self.feature_pair()
         if len(feats) < 2 or len(ref) < 2:
             raise ValueError("FID needs at least 2 images on each side")

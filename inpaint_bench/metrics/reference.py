@@ -1,4 +1,13 @@
-"""Reference Inception features of ground-truth images, cached per (dataset, split, size, mode) and reused."""
+"""FID/KID references: Inception features of ground-truth images (cached per dataset, split, size, mode), of any
+image folder (cached by its file list), or published statistics (clean-fid's `.npz` of mu and sigma).
+
+Protocol `reference`:
+  test-images    the features of the split's own ground-truth images (default)
+  stats:PATH     an `.npz` with `mu` [2048] and `sigma` [2048, 2048] (clean-fid / I²SB format): FID only
+  folder:PATH    every image under PATH (recursively, sorted), resized by the dataset's policy to the benchmark
+                 size; features cached by the folder's file list (names, sizes, mtimes)
+`inpaint-bench stats build --folder DIR` writes such an `.npz` (I²SB's `fid_imagenet_256_val.npz` from the val set).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +27,71 @@ from .distribution import feature_extractor
 def cache_path(key: dict):
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     return paths.cache_dir() / "stats" / f"ref_{key.get('dataset', 'custom')}_{digest}.npz"
+
+
+class ReferenceStats:
+    """Published FID statistics: μ, Σ of a reference set's features, with the file's sha256 for provenance."""
+
+    def __init__(self, mu: np.ndarray, sigma: np.ndarray, source: str = "", sha256: str = ""):
+        self.mu, self.sigma, self.source, self.sha256 = np.asarray(mu, np.float64), np.asarray(sigma, np.float64), source, sha256
+        if self.mu.ndim != 1 or self.sigma.shape != (len(self.mu), len(self.mu)):
+            raise ValueError(f"{source}: mu must be [d] and sigma [d, d], got {self.mu.shape} and {self.sigma.shape}")
+
+
+def load_stats(path) -> ReferenceStats:
+    """clean-fid's statistics file (`np.savez(mu=…, sigma=…)`), read without pickle."""
+    from pathlib import Path
+
+    from ..provenance import note_file
+    from ..weights import sha256_of
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"FID statistics file {path} not found; build one with `inpaint-bench stats build "
+                                f"--folder DIR --out {path}` or download the paper's")
+    note_file(path)
+    with np.load(path, allow_pickle=False) as f:
+        if "mu" not in f or "sigma" not in f:
+            raise ValueError(f"{path} has no 'mu' and 'sigma' arrays (keys: {list(f.keys())})")
+        return ReferenceStats(f["mu"], f["sigma"], str(path), sha256_of(path))
+
+
+def save_stats(path, feats: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, mu=feats.mean(0), sigma=np.cov(feats, rowvar=False))
+    atomic_write(path, buf.getvalue())
+
+
+def folder_key(folder) -> dict:
+    """Identity of an image folder for the feature cache: its sorted file list with sizes and mtimes."""
+    from pathlib import Path
+
+    from ..data.images import list_images
+
+    folder = Path(folder).expanduser()
+    files = list_images(folder)
+    if not files:
+        raise FileNotFoundError(f"no images under reference folder {folder}")
+    h = hashlib.sha256()
+    for f in files:
+        st = (folder / f).stat()
+        h.update(f"{f}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return {"dataset": "folder", "folder": str(folder.resolve()), "files": len(files), "list_sha256": h.hexdigest()}
+
+
+def folder_batches(folder, size: int, batch: int = 32, progress=None):
+    """The images under `folder` as [B, 3, size, size] batches in [-1, 1] (the dataset's resize policy)."""
+    from pathlib import Path
+
+    from ..data.images import list_images, load_rgb, resize_center_crop, to_tensor
+
+    folder = Path(folder).expanduser()
+    files = list_images(folder)
+    for start in range(0, len(files), batch):
+        chunk = files[start : start + batch]
+        yield torch.stack([to_tensor(resize_center_crop(load_rgb(folder / f), size)) for f in chunk])
+        if progress:
+            progress(len(chunk))
 
 
 def reference_features(batches: Iterable[torch.Tensor], key: dict, mode: str = "clean",

@@ -1,0 +1,56 @@
+"""`inpaint-bench stats build --folder DIR --out FILE.npz`: FID reference statistics of an image folder.
+
+Writes clean-fid's format (`mu`, `sigma`), which `reference: stats:FILE` reads. For I²SB's ImageNet protocol:
+`inpaint-bench stats build --folder <imagenet>/val --size 256 --mode legacy_pytorch --out fid_imagenet_256_val.npz`
+(the 50,000 validation images; I²SB resizes with torchvision's bilinear Resize(256) + CenterCrop, chosen with
+`--resize bilinear`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def build_stats(folder: Path, out: Path, size: int = 256, mode: str = "legacy_pytorch", untrained: bool = False,
+                batch: int = 32, quiet: bool = False) -> dict:
+    from rich.progress import Progress
+
+    from .data.images import list_images
+    from .metrics.distribution import feature_extractor
+    from .metrics.reference import folder_batches, save_stats
+
+    n = len(list_images(Path(folder).expanduser()))
+    if n < 2:
+        raise ValueError(f"{folder}: {n} image(s); FID statistics need at least 2")
+    extractor = feature_extractor(mode, untrained)
+    feats = []
+    with Progress(disable=quiet) as progress:
+        task = progress.add_task(f"features ({extractor.label})", total=n)
+        for images in folder_batches(folder, size, batch, lambda k: progress.advance(task, k)):
+            feats.append(extractor(images).double().cpu().numpy())
+    import numpy as np
+
+    feats = np.concatenate(feats)
+    save_stats(out, feats)
+    return {"out": str(out), "n_images": len(feats), "mode": extractor.label, "size": size}
+
+
+def add_parser(sub) -> None:
+    from .metrics.inception import MODES
+
+    p = sub.add_parser("stats", help="FID reference statistics (clean-fid .npz) of an image folder")
+    ssub = p.add_subparsers(dest="stats_command", required=True)
+    b = ssub.add_parser("build", help="features of every image under --folder → mu, sigma in --out")
+    b.add_argument("--folder", type=Path, required=True)
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--size", type=int, default=256, help="benchmark size the images are resized to first")
+    b.add_argument("--mode", choices=MODES, default="legacy_pytorch")
+    b.add_argument("--untrained-features", action="store_true", help="labelled random features (offline tests)")
+    b.add_argument("--quiet", action="store_true")
+
+    def run(a) -> int:
+        info = build_stats(a.folder, a.out, a.size, a.mode, a.untrained_features, quiet=a.quiet)
+        print(f"wrote {info['out']}: {info['n_images']} images, {info['mode']}, {info['size']}²")
+        return 0
+
+    b.set_defaults(func=run)
