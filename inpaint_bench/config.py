@@ -18,7 +18,8 @@ from pathlib import Path
 import yaml
 
 FEATURES = ("auto", "trained", "untrained")
-LATER_PROTOCOL_FIELDS = {"mask_polarity": "hole", "resize_masks": False, "reference": "test-images"}
+LATER_PROTOCOL_FIELDS = {"mask_polarity": "hole", "resize_masks": False, "reference": "test-images",
+                         "split_file": None, "label_file": None, "resize": "bicubic", "quantize": "round"}
 
 
 class ConfigError(ValueError):
@@ -30,6 +31,7 @@ class MethodSpec:
     name: str  # registry name, e.g. "i2sb"
     config: dict = field(default_factory=dict)  # constructor keyword arguments, e.g. {"nfe": 20}
     label: str = ""  # row name in leaderboards; default: the name plus non-default config
+    masks: tuple[str, ...] = ()  # only these masks of the sweep (e.g. I²SB's one checkpoint per mask type); () = all
 
     def row(self) -> str:
         if self.label:
@@ -52,6 +54,10 @@ class Protocol:
     lpips_net: str = "alex"
     data_root: str | None = None
     reference: str = "test-images"  # FID/KID reference: test-images | stats:PATH (.npz mu/sigma) | folder:PATH
+    split_file: str | None = None  # an explicit image list (e.g. I²SB's val_faster_imagefolder_10k_fn.txt)
+    label_file: str | None = None  # its labels, one per line (I²SB's _label.txt)
+    resize: str = "bicubic"  # image resize policy: bicubic (the suite's) | bilinear (torchvision Resize+CenterCrop)
+    quantize: str = "round"  # outputs to uint8 before metrics: round | floor (I²SB's truncating .to(uint8))
     mask_polarity: str = "hole"  # folder: masks only: white = hole (default) or keep
     resize_masks: bool = False  # folder:/repaint: masks of another size: resize (nearest) instead of refusing
 
@@ -72,6 +78,8 @@ class CellConfig:
         d = self.to_dict()
         d.pop("batch_size")
         d["method"].pop("label")
+        if not d["method"]["masks"]:
+            d["method"].pop("masks")  # added later: ids of entries without it stay as before
         for key, default in LATER_PROTOCOL_FIELDS.items():  # added later: at their default, ids stay as before
             if d["protocol"][key] == default:
                 d["protocol"].pop(key)
@@ -96,6 +104,8 @@ class SweepConfig:
             protocol = dataclasses.replace(self.protocol, dataset=dataset)
             for mask in self.masks:
                 for method in self.methods:
+                    if method.masks and mask not in method.masks:
+                        continue
                     for seed in self.seeds:
                         out.append(CellConfig(protocol, mask, method, seed, self.batch_size))
         return out
@@ -191,7 +201,8 @@ def _method(entry, where: str) -> MethodSpec:
     if not isinstance(entry, dict) or "name" not in entry:
         raise ConfigError(f"{where}: a method is a name or a mapping with 'name' (and 'config', 'label')")
     entry = _strict(MethodSpec, entry, where)
-    return MethodSpec(entry["name"], dict(entry.get("config") or {}), entry.get("label", ""))
+    return MethodSpec(entry["name"], dict(entry.get("config") or {}), entry.get("label", ""),
+                      tuple(entry.get("masks", ())))
 
 
 def load_sweep(path: str | Path, **overrides) -> SweepConfig:
@@ -247,6 +258,12 @@ def validate_protocol(p: Protocol) -> None:
     if p.reference.startswith("stats:") and {"kid"} & set(p.metrics):
         raise ConfigError("reference: stats:PATH holds μ and Σ only, which KID cannot use; drop kid or use "
                           "reference: folder:PATH")
+    if p.resize not in ("bicubic", "bilinear"):
+        raise ConfigError(f"resize must be 'bicubic' or 'bilinear', got {p.resize!r}")
+    if p.quantize not in ("round", "floor"):
+        raise ConfigError(f"quantize must be 'round' or 'floor', got {p.quantize!r}")
+    if p.label_file and not p.split_file:
+        raise ConfigError("label_file needs split_file (the image list its lines label)")
     if p.mask_polarity not in ("hole", "keep"):
         raise ConfigError(f"mask_polarity must be 'hole' or 'keep', got {p.mask_polarity!r}")
     if p.lpips_net not in ("alex", "vgg"):
@@ -293,8 +310,13 @@ def validate_sweep(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
             if json.dumps([other.name, other.config], sort_keys=True, default=str) == key:
                 raise ConfigError(f"{where}: method {spec.name} with config {spec.config} is listed twice "
                                   f"(labels {other.row()!r} and {spec.row()!r}); keep one entry")
-        if spec.row() in rows:
+        other = rows.get(spec.row())
+        if other is not None and not (other.masks and spec.masks and not set(other.masks) & set(spec.masks)):
             raise ConfigError(f"{where}: two methods share the leaderboard row {spec.row()!r} "
-                              f"({rows[spec.row()].config} and {spec.config}); give them different labels")
+                              f"({other.config} and {spec.config}); give them different labels, or disjoint "
+                              f"`masks:` (one row, a configuration per mask type)")
+        for m in spec.masks:
+            if m not in sweep.masks:
+                raise ConfigError(f"{where}: method {spec.row()!r} lists mask {m!r}, which the sweep does not run")
         rows[spec.row()] = spec
     return sweep

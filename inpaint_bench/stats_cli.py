@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def build_stats(folder: Path, out: Path, size: int = 256, mode: str = "legacy_pytorch", untrained: bool = False,
-                batch: int = 32, quiet: bool = False) -> dict:
+                batch: int = 32, quiet: bool = False, resize: str = "bicubic") -> dict:
     from rich.progress import Progress
 
     from .data.images import list_images
@@ -26,7 +26,7 @@ def build_stats(folder: Path, out: Path, size: int = 256, mode: str = "legacy_py
     feats = []
     with Progress(disable=quiet) as progress:
         task = progress.add_task(f"features ({extractor.label})", total=n)
-        for images in folder_batches(folder, size, batch, lambda k: progress.advance(task, k)):
+        for images in folder_batches(folder, size, batch, lambda k: progress.advance(task, k), resize):
             feats.append(extractor(images).double().cpu().numpy())
     import numpy as np
 
@@ -46,10 +46,12 @@ def add_parser(sub) -> None:
     b.add_argument("--size", type=int, default=256, help="benchmark size the images are resized to first")
     b.add_argument("--mode", choices=MODES, default="legacy_pytorch")
     b.add_argument("--untrained-features", action="store_true", help="labelled random features (offline tests)")
+    b.add_argument("--resize", choices=("bicubic", "bilinear"), default="bicubic",
+                   help="bilinear: torchvision Resize + CenterCrop, as I²SB builds its reference")
     b.add_argument("--quiet", action="store_true")
 
     def run(a) -> int:
-        info = build_stats(a.folder, a.out, a.size, a.mode, a.untrained_features, quiet=a.quiet)
+        info = build_stats(a.folder, a.out, a.size, a.mode, a.untrained_features, quiet=a.quiet, resize=a.resize)
         print(f"wrote {info['out']}: {info['n_images']} images, {info['mode']}, {info['size']}²")
         return 0
 

@@ -86,3 +86,26 @@ def test_every_shipped_benchmark_sweep_loads_and_names_only_keys_its_methods_acc
         for spec in sweep.methods:
             unknown = set(spec.config) - set(config_keys(METHODS.get(spec.name)))
             assert not unknown, f"{f.name}: {spec.name} has no key(s) {sorted(unknown)}"
+
+
+def test_one_row_can_use_a_configuration_per_mask_type(tmp_path):
+    import pytest
+    import yaml
+
+    from inpaint_bench.config import ConfigError, load_sweep
+
+    base = {"datasets": ["tiny"], "masks": ["center", "wide"], "metrics": ["psnr"]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**base, "methods": [
+        {"name": "i2sb", "label": "i2sb", "masks": ["center"], "config": {"nfe": 2}},
+        {"name": "i2sb", "label": "i2sb", "masks": ["wide"], "config": {"nfe": 3}}]}))
+    cells = load_sweep(path).cells()
+    assert [(c.mask, c.method.config["nfe"]) for c in cells] == [("center", 2), ("wide", 3)]
+    path.write_text(yaml.safe_dump({**base, "methods": [
+        {"name": "i2sb", "label": "i2sb", "masks": ["center"], "config": {"nfe": 2}},
+        {"name": "i2sb", "label": "i2sb", "masks": ["center", "wide"], "config": {"nfe": 3}}]}))
+    with pytest.raises(ConfigError, match="share the leaderboard row"):
+        load_sweep(path)
+    path.write_text(yaml.safe_dump({**base, "methods": [{"name": "i2sb", "masks": ["half"]}]}))
+    with pytest.raises(ConfigError, match="does not run"):
+        load_sweep(path)

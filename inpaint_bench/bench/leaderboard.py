@@ -160,17 +160,21 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
     return boards
 
 
+PUBLISHED_MASKS = {"nvidia": "NVIDIA irregular masks", "palette": "Palette's published mask file"}
+
+
 def masks_for_reported(key: str, masks: list[str], notes: list[str], row: str) -> list[str]:
-    """The mask columns a reported number belongs in. `nvidia:ratio_LO_HI` (a paper's number on the NVIDIA
-    irregular masks) goes only under `nvidia:PATH:ratio_LO_HI` columns; under the suite's generated `ratio_LO_HI`
-    masks it is refused, with a note, since those are other masks of the same hole ratio."""
-    if not key.startswith("nvidia:"):
+    """The mask columns a reported number belongs in. `nvidia:ratio_LO_HI` / `palette:freeform_LO_HI` (a paper's
+    number on a published mask file) go only under `nvidia:PATH:…` / `palette:PATH:…` columns of that bucket;
+    under the suite's generated `ratio_*` / `freeform_*` masks they are refused, with a note: those are other
+    masks of the same hole ratio."""
+    kind, _, bucket = key.partition(":")
+    if kind not in PUBLISHED_MASKS or not bucket:
         return [m for m in masks if m == key]
-    bucket = key.removeprefix("nvidia:")
     if bucket in masks:
-        notes.append(f"{row}: its {bucket} numbers were measured on NVIDIA irregular masks and are not shown "
-                     f"beside the generated {bucket} masks; use nvidia:PATH:{bucket} to compare")
-    return [m for m in masks if m.startswith("nvidia:") and m.endswith(f":{bucket}")]
+        notes.append(f"{row}: its {bucket} numbers were measured on {PUBLISHED_MASKS[kind]} and are not shown "
+                     f"beside the generated {bucket} masks; use {kind}:PATH:{bucket} to compare")
+    return [m for m in masks if m.startswith(f"{kind}:") and m.endswith(f":{bucket}")]
 
 
 def best(board: Board) -> set[tuple[str, str, str]]:

@@ -89,7 +89,8 @@ def _datamodule(cell: CellConfig):
     kwargs = {"root": p.data_root} if p.data_root else {}
     return build_datamodule(p.dataset, split=p.split, size=p.size, mask=cell.mask, mask_seed=0,
                             batch_size=cell.batch_size, limit=p.limit, mask_polarity=p.mask_polarity,
-                            resize_masks=p.resize_masks, **kwargs)
+                            resize_masks=p.resize_masks, split_file=p.split_file, label_file=p.label_file,
+                            resize=p.resize, **kwargs)
 
 
 def _reference(dm, cell: CellConfig, untrained: bool):
@@ -105,7 +106,9 @@ def _reference(dm, cell: CellConfig, untrained: bool):
     if p.reference.startswith("folder:"):
         folder = p.reference.removeprefix("folder:")
         key = {**ref.folder_key(folder), "size": dm.size}
-        return ref.reference_features(ref.folder_batches(folder, dm.size), key, p.fid_mode, untrained)
+        key = {**key, "resize": p.resize} if p.resize != "bicubic" else key
+        return ref.reference_features(ref.folder_batches(folder, dm.size, resize=p.resize), key, p.fid_mode,
+                                      untrained)
     key = {"dataset": p.dataset, "split": dm.dataset.split.checksum(), "size": dm.size, "n": len(dm.dataset)}
     images = (batch["image"] for batch in dm.predict_dataloader())
     return ref.reference_features(images, key, p.fid_mode, untrained)
@@ -163,7 +166,7 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                 method.for_mask(masks.spec(cell.mask).family)
             reference = _reference(dm, cell, untrained)
             suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained, reference=reference,
-                                lpips_net=p.lpips_net)
+                                lpips_net=p.lpips_net, quantize=p.quantize)
             cell_dir = store.root / p.dataset
             module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
                                  cell_dir / "outputs" / cell_id if save_outputs else None)
@@ -180,7 +183,8 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                                "mask_checksum": mask_checksum(dm), "masks_sha256": module.result["masks_sha256"],
                                "fid_mode": p.fid_mode, "reference": reference_identity(p, reference),
                                "feature_weights": "UNTRAINED-FEATURES" if untrained else "pretrained",
-                               "lpips_net": p.lpips_net, "seed": cell.seed},
+                               "lpips_net": p.lpips_net, "seed": cell.seed, "resize": p.resize,
+                               "quantize": p.quantize},
                   "method": method.describe(), "devices": t.world_size, "weights": dict(used)}
         for logger in loggers:
             log_cell(logger, result)

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 
 from .. import paths
 from ..registry import Registry
-from .folder import DatasetError, ImageFolderDataset, Split, read_split_file
+from .folder import DatasetError, ImageFolderDataset, Split, read_label_file, read_split_file
 from .images import list_images
 
 DATASETS: Registry[type[InpaintDataModule]] = Registry("dataset")
@@ -44,6 +44,8 @@ class InpaintDataModule(L.LightningDataModule):
         limit: int | None = None,  # keep only the first `limit` images of the split
         mask_polarity: str = "hole",  # folder: masks: white = hole ("hole") or white = keep ("keep")
         resize_masks: bool = False,  # folder:/repaint: masks of another size are resized (nearest) instead of refused
+        label_file: str | Path | None = None,  # one label per line for `split_file`'s images (I²SB's layout)
+        resize: str = "bicubic",  # image resize policy: bicubic (the suite's) or bilinear (torchvision, I²SB's)
     ):
         super().__init__()
         self.root = self._resolve_root(root)
@@ -52,6 +54,7 @@ class InpaintDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.split_file, self.limit = split_file, limit
         self.mask_polarity, self.resize_masks = mask_polarity, resize_masks
+        self.label_file, self.resize = label_file, resize
         self._dataset: ImageFolderDataset | None = None
 
     def _resolve_root(self, root) -> Path:
@@ -70,7 +73,12 @@ class InpaintDataModule(L.LightningDataModule):
 
     def load_split(self) -> Split:
         if self.split_file is not None:
-            split = read_split_file(Path(self.split_file), self.root, self.split_name)
+            split = read_split_file(Path(self.split_file).expanduser(), self.root, self.split_name)
+            if self.label_file is not None:
+                if split.labels:
+                    raise DatasetError(f"{self.split_file} has labels on its lines and a label_file was given too")
+                split = Split(split.name, split.files, read_label_file(Path(self.label_file).expanduser(),
+                                                                       len(split.files)))
         elif (self.root / "splits" / f"{self.split_name}.txt").exists():
             split = read_split_file(self.root / "splits" / f"{self.split_name}.txt", self.root, self.split_name)
         else:
@@ -92,7 +100,7 @@ class InpaintDataModule(L.LightningDataModule):
 
             source = masks.mask_source(self.mask_name, size=self.size, seed=self.mask_seed,
                                        polarity=self.mask_polarity, resize=self.resize_masks)
-            self._dataset = ImageFolderDataset(self.root, self.load_split(), self.size, source)
+            self._dataset = ImageFolderDataset(self.root, self.load_split(), self.size, source, self.resize)
         return self._dataset
 
     def setup(self, stage: str | None = None) -> None:

@@ -35,6 +35,22 @@ class Split:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def read_label_file(path: Path, n: int) -> tuple[int, ...]:
+    """One integer label per line (I²SB's `val_faster_imagefolder_10k_label.txt`), as many as the split's images."""
+    if not path.exists():
+        raise DatasetError(f"label file {path} does not exist")
+    labels = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                labels.append(int(line))
+            except ValueError:
+                raise DatasetError(f"label file {path} line {i}: {line!r} is not an integer label") from None
+    if len(labels) != n:
+        raise DatasetError(f"label file {path} has {len(labels)} labels for {n} images")
+    return tuple(labels)
+
+
 def read_split_file(path: Path, root: Path, name: str) -> Split:
     """Read a split file: one image per line, `relative/path.png` or `relative/path.png<space>label`.
 
@@ -75,15 +91,16 @@ class ImageFolderDataset(Dataset):
     has labels. `mask_source(i)` must return mask *i* as a [1, H, W] tensor.
     """
 
-    def __init__(self, root: Path, split: Split, size: int, mask_source=None):
+    def __init__(self, root: Path, split: Split, size: int, mask_source=None, resize: str = "bicubic"):
         self.root, self.split, self.size, self.mask_source = Path(root), split, size, mask_source
+        self.resize = resize
 
     def __len__(self) -> int:
         return len(self.split.files)
 
     def __getitem__(self, index: int) -> dict:
         key = self.split.files[index]
-        image = to_tensor(resize_center_crop(load_rgb(self.root / key), self.size))
+        image = to_tensor(resize_center_crop(load_rgb(self.root / key), self.size, self.resize))
         item = {"image": image, "index": index, "key": key}
         if self.mask_source is not None:
             item["mask"] = self.mask_source(index)

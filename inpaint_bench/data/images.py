@@ -49,8 +49,18 @@ def load_rgb(path: str | Path) -> Image.Image:
         raise ImageReadError(f"cannot read image {path}: {err}. Remove or replace the file.") from err
 
 
-def resize_center_crop(img: Image.Image, size: int) -> Image.Image:
-    """Apply the `short_side_bicubic_center_crop` policy."""
+RESIZE_POLICIES = ("bicubic", "bilinear")
+
+
+def resize_center_crop(img: Image.Image, size: int, policy: str = "bicubic") -> Image.Image:
+    """Square `size` crop. `bicubic` (the suite's `short_side_bicubic_center_crop`): short side to `size` with PIL
+    bicubic (long side rounded), centre crop (offsets floored). `bilinear`: torchvision's
+    `Resize(size)` + `CenterCrop(size)` on PIL images, I²SB's ImageNet transform (PIL bilinear, long side
+    truncated, crop offsets rounded)."""
+    if policy == "bilinear":
+        return _torchvision_resize_crop(img, size)
+    if policy != "bicubic":
+        raise ValueError(f"resize policy must be one of {RESIZE_POLICIES}, got {policy!r}")
     w, h = img.size
     if (w, h) != (size, size):
         scale = size / min(w, h)
@@ -59,6 +69,18 @@ def resize_center_crop(img: Image.Image, size: int) -> Image.Image:
         left, top = (new_w - size) // 2, (new_h - size) // 2
         img = img.crop((left, top, left + size, top + size))
     return img
+
+
+def _torchvision_resize_crop(img: Image.Image, size: int) -> Image.Image:
+    w, h = img.size
+    short, long = (w, h) if w <= h else (h, w)
+    if short != size:
+        new_long = int(size * long / short)
+        new_w, new_h = (size, new_long) if w <= h else (new_long, size)
+        img = img.resize((new_w, new_h), Image.Resampling.BILINEAR)
+    w, h = img.size
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return img.crop((left, top, left + size, top + size))
 
 
 def to_tensor(img: Image.Image):

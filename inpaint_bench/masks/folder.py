@@ -3,6 +3,7 @@
 Names accepted by `mask_source`:
   folder:PATH                 PNGs sorted by name, mask i ↔ image i; polarity from `polarity` (default hole)
   repaint:PATH                RePaint's folders (thick, thin, ex64, genhalf, nn2, ev2li): stored 255 = keep
+  palette:PATH:freeform_LO_HI Palette's imagenet_freeform_masks.npz (I²SB's masks; masks/palette.py)
   nvidia:PATH[:ratio_LO_HI]   NVIDIA irregular masks (Liu et al. 2018), white = hole, 512² (resized explicitly),
                               optionally only the masks whose hole ratio falls in one bucket; the test set has
                               2,000 masks per bucket, fewer than a test split's images, so image i takes mask
@@ -112,4 +113,9 @@ def from_name(name: str, size: int, polarity: str = "hole", resize: bool = False
             lo, hi = (int(v) / 100 for v in bucket.split("_"))
             ratio = (lo, hi)
         return FolderMasks(path, size, polarity="hole", resize=True, ratio_bucket=ratio, cycle=True)
-    raise MaskError(f"unknown mask source kind {kind!r}; use folder:, repaint: or nvidia:")
+    if kind == "palette":
+        from .palette import PaletteMasks
+
+        path, _, bucket = rest.rpartition(":")
+        return PaletteMasks(path, bucket, size)
+    raise MaskError(f"unknown mask source kind {kind!r}; use folder:, repaint:, nvidia: or palette:")

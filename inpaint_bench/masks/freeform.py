@@ -90,7 +90,8 @@ def _register_bucket(prefix: str, lo: int, hi: int, start, add_stroke, doc: str)
 
 for _lo in (10, 20, 30):
     _register_bucket("freeform", _lo, _lo + 10, _maybe_box, brush_stroke,
-                     f"Palette/I²SB free-form brush strokes (+ a box half the time), hole {_lo}–{_lo + 10} %")
+                     f"Palette-style free-form brush strokes (+ a box half the time), hole {_lo}–{_lo + 10} %; "
+                     f"generated, not Palette's published set (that one is palette:PATH:freeform_{_lo}_{_lo + 10})")
 for _lo in range(0, 60, 10):
     _register_bucket("ratio", _lo, _lo + 10, lambda rng, m: None, _irregular_stroke,
                      f"irregular strokes binned like the NVIDIA mask set, hole {_lo}–{_lo + 10} %")

@@ -79,7 +79,7 @@ def folder_key(folder) -> dict:
     return {"dataset": "folder", "folder": str(folder.resolve()), "files": len(files), "list_sha256": h.hexdigest()}
 
 
-def folder_batches(folder, size: int, batch: int = 32, progress=None):
+def folder_batches(folder, size: int, batch: int = 32, progress=None, resize: str = "bicubic"):
     """The images under `folder` as [B, 3, size, size] batches in [-1, 1] (the dataset's resize policy)."""
     from pathlib import Path
 
@@ -89,7 +89,7 @@ def folder_batches(folder, size: int, batch: int = 32, progress=None):
     files = list_images(folder)
     for start in range(0, len(files), batch):
         chunk = files[start : start + batch]
-        yield torch.stack([to_tensor(resize_center_crop(load_rgb(folder / f), size)) for f in chunk])
+        yield torch.stack([to_tensor(resize_center_crop(load_rgb(folder / f), size, resize)) for f in chunk])
         if progress:
             progress(len(chunk))
 

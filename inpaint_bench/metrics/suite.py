@@ -33,17 +33,31 @@ def build_metric(name: str, mode: str = "clean", untrained: bool = False, refere
     return factories[name]()
 
 
+def floor_levels(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] → the float of the uint8 level I²SB's `((x + 1) * 127.5).clamp(0, 255).to(torch.uint8)` keeps
+    (truncation). Images already on uint8 levels (references read from PNG) stay exactly where they are: the
+    1e-4 guards against their float error."""
+    levels = ((images.double() + 1) * 127.5 + 1e-4).floor().clamp(0, 255)
+    return (levels / 127.5 - 1).to(images.dtype)
+
+
 class MetricSuite(torch.nn.Module):
     """`update(pred, target, mask, index, label)` on every metric; `compute()` → {name: float}."""
 
-    def __init__(self, names, mode: str = "clean", untrained: bool = False, reference=None, lpips_net: str = "alex"):
+    def __init__(self, names, mode: str = "clean", untrained: bool = False, reference=None, lpips_net: str = "alex",
+                 quantize: str = "round"):
         super().__init__()
+        if quantize not in ("round", "floor"):
+            raise ValueError(f"quantize must be 'round' or 'floor', got {quantize!r}")
+        self.quantize = quantize
         self.names = list(names)
         self.metrics = torch.nn.ModuleDict(
             {n: build_metric(n, mode, untrained, reference, lpips_net) for n in self.names})
         self.untrained = untrained
 
     def update(self, pred, target, mask, index, label=None) -> None:
+        if self.quantize == "floor":  # the metrics round to uint8; on floor levels rounding is the identity
+            pred, target = floor_levels(pred), floor_levels(target)
         for metric in self.metrics.values():
             metric.update(pred, target, mask, index, label)
 
