@@ -279,3 +279,13 @@ def test_a_folder_reference_is_used_and_recorded_in_the_cell_and_the_protocol_ca
     assert f"reference: folder:{folder}" in (tmp_path / "results/tiny/leaderboard.md").read_text()
     default = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], masks=["center"], limit=3, metrics=["fid"]))
     assert default.cells()[0].cell_id() != sweep.cells()[0].cell_id()  # another reference, another cell
+
+
+def test_reported_rows_only_join_tables_with_the_papers_protocol():
+    from inpaint_bench.bench.leaderboard import protocol_mismatch, reported_protocol
+
+    wanted = reported_protocol("imagenet")
+    assert wanted == {"fid_mode": "legacy_pytorch", "reference": "stats"}
+    assert protocol_mismatch({"fid_mode": "legacy_pytorch", "reference": "stats:/x.npz"}, wanted) == []
+    assert protocol_mismatch({"fid_mode": "clean", "reference": "test-images"}, wanted) == [
+        "fid_mode legacy_pytorch (this table: clean)", "reference stats (this table: test-images)"]

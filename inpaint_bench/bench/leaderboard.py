@@ -118,7 +118,7 @@ def separate_collisions(results: list[dict], warn=None) -> list[dict]:
 
 
 def build_boards(results: list[dict], dataset: str, mask_order=None, reported: dict | None = None,
-                 row_order=None, warn=None) -> list[Board]:
+                 row_order=None, warn=None, reported_protocol: dict | None = None) -> list[Board]:
     results = separate_collisions(results, warn)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     rank = {row: i for i, row in enumerate(row_order or [])}
@@ -149,7 +149,11 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
                 row[(mask, k)].append(v)
             row[(mask, "nfe")].append(r["nfe"])
             row[(mask, "s/img")].append(r["seconds_per_image"])
-        for name, per_mask in (reported or {}).items():
+        mismatch = protocol_mismatch(board.protocol, reported_protocol or {})
+        if mismatch and reported:
+            board.notes.append("the papers' reported numbers are not shown: they were measured with "
+                               + ", ".join(mismatch))
+        for name, per_mask in ({} if mismatch else reported or {}).items():
             vals = {}
             for key, d in per_mask.items():
                 for m in masks_for_reported(key, masks, board.notes, name):
@@ -390,6 +394,19 @@ def reported_numbers(dataset: str) -> dict:
     return (data.get(dataset) or {}).get("rows", {})
 
 
+def reported_protocol(dataset: str) -> dict:
+    """The protocol the papers' numbers for `dataset` were measured under, where the papers state it: `fid_mode`
+    and the `reference` kind (`stats`, `folder`, `test-images`). Reported rows only join tables with that protocol."""
+    data = yaml.safe_load((paths.ASSETS_DIR / "reported.yaml").read_text())
+    return (data.get(dataset) or {}).get("protocol", {})
+
+
+def protocol_mismatch(board_protocol: dict, wanted: dict) -> list[str]:
+    have = {"fid_mode": board_protocol.get("fid_mode"),
+            "reference": str(board_protocol.get("reference", "test-images")).split(":")[0]}
+    return [f"{k} {wanted[k]} (this table: {have[k]})" for k in wanted if have.get(k) != wanted[k]]
+
+
 def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> list[Path]:
     """Write the four leaderboard files (and sample grids) of `dataset`; returns their paths."""
     from .grids import write_grids
@@ -401,7 +418,8 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
     failed = [r for r in results if r.get("status") != "ok"]
     mask_order = list(sweep.masks) if sweep else None
     row_order = [m.row() for m in sweep.methods] if sweep else None
-    boards = build_boards(results, dataset, mask_order, reported_numbers(dataset), row_order, store.warn)
+    boards = build_boards(results, dataset, mask_order, reported_numbers(dataset), row_order, store.warn,
+                          reported_protocol(dataset))
     seeds = list(sweep.seeds) if sweep else [0]
     folder = store.root / dataset
     grids = write_grids(store, dataset, results, sweep) if results else []
