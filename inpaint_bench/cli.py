@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .stats_cli import add_parser as add_stats
 
     add_stats(sub)
+    from .fetch import add_parser as add_fetch
+
+    add_fetch(sub)
     return parser
 
 

@@ -44,15 +44,21 @@ class WeightFile:
 
     def status(self) -> str:
         p = self.path()
-        return f"found at {p}" if p.exists() else f"MISSING: put {self.file} in {p.parent} (from {self.url})"
+        if p.exists():
+            return f"found at {p}"
+        how = f"`inpaint-bench fetch {self.key}`" if self.url.startswith("http") else f"get it from {self.url}"
+        return f"MISSING: {how} (puts {self.file} in {p.parent})" if self.url.startswith("http") else \
+            f"MISSING: put {self.file} in {p.parent} ({how})"
 
     def require(self) -> Path:
         """The verified path of this file, or a clear error."""
         p = self.path()
         if not p.exists():
             raise WeightsMissing(
-                f"weight file {self.file} ({self.used_for}) not found at {p}. Download it from {self.url} "
-                f"({self.describe_hash()}) and place it there; nothing is downloaded automatically. "
+                f"weight file {self.file} ({self.used_for}) not found at {p}. "
+                + (f"Run `inpaint-bench fetch {self.key}` (on a machine with internet), or download it from "
+                   f"{self.url} " if self.url.startswith("http") else f"Get it from {self.url} ")
+                + f"({self.describe_hash()}) and place it there; nothing is downloaded automatically. "
                 f"Or use labelled random features: --features untrained (run, sweep, bench) or "
                 f"--untrained-features (score)."
             )
