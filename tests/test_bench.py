@@ -289,3 +289,13 @@ def test_reported_rows_only_join_tables_with_the_papers_protocol():
     assert protocol_mismatch({"fid_mode": "legacy_pytorch", "reference": "stats:/x.npz"}, wanted) == []
     assert protocol_mismatch({"fid_mode": "clean", "reference": "test-images"}, wanted) == [
         "fid_mode legacy_pytorch (this table: clean)", "reference stats (this table: test-images)"]
+
+
+def test_cells_carry_the_hardware_their_timings_were_measured_on(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], masks=["center"], limit=2, metrics=["psnr"]))
+    run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=False, echo=lambda s: None)
+    cell = json.loads(next((tmp_path / "results/tiny/cells").glob("*.json")).read_text())
+    hw = cell["hardware"]
+    assert hw["torch"] == torch.__version__ and hw["batch_size"] == BASE["batch_size"] and hw["accelerator"] == "cpu"
+    assert hw["cpu"] and hw["precision"] == "32-true" and hw["threads"] >= 1
+    assert f"torch {torch.__version__}" in (tmp_path / "results/tiny/leaderboard.md").read_text()

@@ -39,6 +39,7 @@ class Board:
     mask_checksums: dict[str, str] = field(default_factory=dict)
     seeds: set = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # why some reported numbers are not shown
+    hardware: set = field(default_factory=set)  # what s/img was measured on
 
     def label(self, col: str) -> str:
         untrained = self.protocol["feature_weights"] == UNTRAINED
@@ -143,6 +144,10 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
                 raise ValueError(f"cells of mask column {mask!r} used different masks ({used[:12]}… vs "
                                  f"{board.mask_checksums[mask][:12]}…): rerun them with one mask set")
             board.mask_checksums[mask] = used
+            hw = r.get("hardware")
+            if hw:
+                board.hardware.add(f"{hw['gpu'] or hw['cpu']}, torch {hw['torch']}, {hw['precision']}, "
+                                   f"batch {hw['batch_size']}, {hw['threads']} threads")
             board.seeds.add(r["protocol"]["seed"])
             row = board.rows.setdefault(r["row"], defaultdict(list))
             for k, v in r["metrics"].items():
@@ -201,6 +206,8 @@ def protocol_card(board: Board, sweep_seeds) -> list[str]:
              f"FID/KID: clean-fid mode {p['fid_mode']}, feature weights: {p['feature_weights']}, reference: "
              f"{p.get('reference', 'test-images')}; LPIPS: {p['lpips_net']}",
              "masks: " + ", ".join(f"{m} ({board.mask_checksums.get(m, '?')[:12]})" for m in board.masks)]
+    if board.hardware:
+        lines.append("timings (s/img) on: " + "; ".join(sorted(board.hardware)))
     lines += board.notes
     if p["feature_weights"] == UNTRAINED:
         lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from pathlib import Path
 import time
 import traceback
 import uuid
@@ -60,6 +61,26 @@ class TrainerOptions:
                 if name in ("net", "structure_net"):
                     setattr(method, name, torch.compile(child))
         return method
+
+
+def hardware(trainer: TrainerOptions, batch_size: int, accelerator: str) -> dict:
+    """What the timings were measured on: CPU model, GPU name, torch version, precision, batch size, threads."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if accelerator in ("gpu", "cuda") and torch.cuda.is_available() else None
+    return {"cpu": cpu, "gpu": gpu, "accelerator": accelerator, "torch": torch.__version__,
+            "precision": trainer.precision or "32-true", "batch_size": batch_size,
+            "threads": torch.get_num_threads(), "timing": "wall time of each batch / its size, per image"}
 
 
 def needed_weights(protocol) -> list[str]:
@@ -185,7 +206,9 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                                "feature_weights": "UNTRAINED-FEATURES" if untrained else "pretrained",
                                "lpips_net": p.lpips_net, "seed": cell.seed, "resize": p.resize,
                                "quantize": p.quantize},
-                  "method": method.describe(), "devices": t.world_size, "weights": dict(used)}
+                  "method": method.describe(), "devices": t.world_size, "weights": dict(used),
+                  "hardware": hardware(trainer, cell.batch_size, type(t.accelerator).__name__.removesuffix(
+                      "Accelerator").lower())}
         for logger in loggers:
             log_cell(logger, result)
         if not t.is_global_zero:
