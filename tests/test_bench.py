@@ -299,3 +299,54 @@ def test_cells_carry_the_hardware_their_timings_were_measured_on(tmp_path):
     assert hw["torch"] == torch.__version__ and hw["batch_size"] == BASE["batch_size"] and hw["accelerator"] == "cpu"
     assert hw["cpu"] and hw["precision"] == "32-true" and hw["threads"] >= 1
     assert f"torch {torch.__version__}" in (tmp_path / "results/tiny/leaderboard.md").read_text()
+
+
+def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_columns(tmp_path):
+    """The page's own script, run in V8 (mini-racer) over a small DOM built from the page: clicking a header of
+    the *second* table sorts that table by that column (the old script indexed headers across all tables)."""
+    from py_mini_racer import MiniRacer
+
+    from inpaint_bench.bench.leaderboard import SORT_JS, build_boards, _html
+
+    def result(row, mask, psnr, fid, untrained=False):
+        p = {"dataset": "tiny", "split": "test", "split_checksum": "c", "size": 64, "n_images": 4, "mask": mask,
+             "mask_checksum": "m", "fid_mode": "clean", "lpips_net": "alex", "seed": 0,
+             "feature_weights": "UNTRAINED-FEATURES" if untrained else "pretrained"}
+        return {"status": "ok", "row": row, "cell_id": row + mask + str(untrained), "protocol": p,
+                "config": {"protocol": {"metrics": ["psnr", "fid"]}}, "metrics": {"psnr": psnr, "fid": fid},
+                "nfe": 1, "seconds_per_image": 0.1}
+
+    results = [result("a", "center", 20.0, 5.0), result("b", "center", 22.0, 9.0),
+               result("a", "center", 10.0, 3.0, True), result("b", "center", 30.0, 1.0, True),
+               result("c", "center", 25.0, 2.0, True)]
+    boards = build_boards(results, "tiny")
+    page = _html(boards, [0], [], [], "t")
+    assert "fid [UNTRAINED-FEATURES] ↓" in page and "psnr ↑" in page and "class='scroll'" in page
+    untrained_board = next(b for b in boards if b.protocol["feature_weights"] == "UNTRAINED-FEATURES")
+    from inpaint_bench.bench.leaderboard import best
+
+    assert not any(col == "fid" for _, _, col in best(untrained_board))  # never "best" on untrained features
+    import re
+
+    tables = []
+    for t in re.findall(r"<table class='lb'>(.*?)</table>", page, re.S):
+        head = re.findall(r"<th[^>]*>(.*?)</th>", t)
+        body = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr(?: class='[^']*')?><td.*?</tr>", t)]
+        tables.append({"head": head, "rows": body})
+    dom = """
+    const tables = TABLES.map(t => {
+      const table = {tBodies: [{rows: [], appendChild(r) { this.rows.splice(this.rows.indexOf(r), 1); this.rows.push(r); }}]};
+      table.tBodies[0].rows = t.rows.map(cells => ({cells: cells.map(c => ({textContent: c}))}));
+      table.heads = t.head.map((h, i) => ({cellIndex: i, dataset: {}, closest: () => table, handlers: [],
+                                           addEventListener(kind, f) { this.handlers.push(f); }}));
+      return table;
+    });
+    var document = {querySelectorAll: () => tables.flatMap(t => t.heads)};
+    """
+    ctx = MiniRacer()
+    ctx.eval("var TABLES = " + json.dumps(tables) + ";" + dom + SORT_JS)
+    psnr_col = next(i for i, h in enumerate(tables[1]["head"]) if "psnr" in h)
+    order = ctx.eval(f"tables[1].heads[{psnr_col}].handlers[0](); "
+                     f"JSON.stringify(tables[1].tBodies[0].rows.map(r => r.cells[0].textContent))")
+    values = {r[0]: float(r[psnr_col]) for r in tables[1]["rows"] if r[psnr_col] != "—"}
+    assert json.loads(order) == sorted(values, key=values.get)  # ascending by the clicked column

@@ -9,7 +9,13 @@ from PIL import Image, ImageDraw
 
 from ..data.images import to_uint8
 
-TILE, PAD, HEADER = 96, 2, 16
+TILE, PAD, LINE = 96, 2, 11
+CHARS_PER_LINE = TILE // 6  # PIL's default bitmap font is 6 px wide
+
+
+def label_lines(name: str) -> list[str]:
+    """A column label wrapped to the tile width (whole, never cut)."""
+    return [name[i : i + CHARS_PER_LINE] for i in range(0, len(name), CHARS_PER_LINE)] or [""]
 
 
 def _tile(arr: np.ndarray) -> Image.Image:
@@ -36,10 +42,12 @@ def write_grids(store, dataset: str, results: list[dict], sweep=None) -> list[Pa
         dm = _datamodule(CellConfig(protocol, mask, MethodSpec("mean_fill"), 0, 1))
         n = min(len(list(v.iterdir())) for v in rows.values())
         columns = ["input", "mask", *rows, "ground truth"]
-        grid = Image.new("RGB", (len(columns) * (TILE + PAD), HEADER + n * (TILE + PAD)), "white")
+        header = 4 + LINE * max(len(label_lines(c)) for c in columns)
+        grid = Image.new("RGB", (len(columns) * (TILE + PAD), header + n * (TILE + PAD)), "white")
         draw = ImageDraw.Draw(grid)
         for c, name in enumerate(columns):
-            draw.text((c * (TILE + PAD) + 2, 2), name[:16], fill="black")
+            for k, line in enumerate(label_lines(name)):
+                draw.text((c * (TILE + PAD) + 2, 2 + k * LINE), line, fill="black")
         for i in range(n):
             item = dm.dataset[i]
             image, m = to_uint8(item["image"]), item["mask"][0].numpy().astype(bool)
@@ -49,7 +57,7 @@ def write_grids(store, dataset: str, results: list[dict], sweep=None) -> list[Pa
             tiles += [np.asarray(Image.open(folder / f"{i:06d}.png").convert("RGB")) for folder in rows.values()]
             tiles.append(image)
             for c, t in enumerate(tiles):
-                grid.paste(_tile(t), (c * (TILE + PAD), HEADER + i * (TILE + PAD)))
+                grid.paste(_tile(t), (c * (TILE + PAD), header + i * (TILE + PAD)))
         path = store.root / dataset / f"grid_{mask.replace(':', '_').replace('/', '_')}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         grid.save(path)

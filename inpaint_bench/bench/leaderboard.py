@@ -186,11 +186,18 @@ def masks_for_reported(key: str, masks: list[str], notes: list[str], row: str) -
     return [m for m in masks if m.startswith(f"{kind}:") and m.endswith(f":{bucket}")]
 
 
+def untrained_column(board: Board, col: str) -> bool:
+    return board.label(col) != col
+
+
 def best(board: Board) -> set[tuple[str, str, str]]:
-    """(row, mask, col) of the best measured value in each column (reported rows excluded)."""
+    """(row, mask, col) of the best measured value in each column (reported rows excluded; never in a column of
+    untrained-feature numbers, which rank nothing)."""
     marks = set()
     for mask in board.masks:
         for col in board.columns:
+            if untrained_column(board, col):
+                continue
             scored = [(mean_ci(v[(mask, col)])[0], row) for row, v in board.rows.items() if v.get((mask, col))]
             if len(scored) < 2:
                 continue
@@ -300,7 +307,8 @@ def _latex(boards, seeds) -> str:
 
 
 SORT_JS = """
-document.querySelectorAll('table.lb th').forEach((th, i) => th.addEventListener('click', () => {
+document.querySelectorAll('table.lb th').forEach(th => th.addEventListener('click', () => {
+  const i = th.cellIndex;  // the column within this table (an index over all tables broke every table but the first)
   const body = th.closest('table').tBodies[0];
   const num = s => { const v = parseFloat(s); return isNaN(v) ? Infinity : v; };
   const dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
@@ -310,27 +318,37 @@ document.querySelectorAll('table.lb th').forEach((th, i) => th.addEventListener(
 """
 
 
+def arrow(col: str) -> str:
+    """↓ where lower is better, ↑ where higher is."""
+    return "↓" if col in LOWER_IS_BETTER else "↑"
+
+
 def _html(boards, seeds, failed, grids, title) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
              "body{font-family:sans-serif;margin:2em}table.lb{border-collapse:collapse;font-size:13px}"
              "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{cursor:pointer;background:#eee}"
              "td:first-child{text-align:left}.best{font-weight:bold;background:#e6f4e6}.reported{font-style:italic;"
-             "color:#666}.card{background:#f7f7f7;padding:.5em 1em;font-size:13px}</style></head><body>",
+             "color:#666}.card{background:#f7f7f7;padding:.5em 1em;font-size:13px}.untrained{color:#999;"
+             "background:#f4f4f4}.scroll{overflow-x:auto;max-width:100%}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>"]
     for b in boards:
         marks = best(b)
         parts.append("<div class='card'>" + "<br>".join(html.escape(x) for x in protocol_card(b, seeds)) + "</div>")
-        header = ["method"] + [f"{m} / {b.label(c)}" for m in b.masks for c in b.columns]
-        parts.append("<table class='lb'><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
-                     + "</tr></thead><tbody>")
+        def cls(row, m, c):
+            return "untrained" if untrained_column(b, c) else "best" if (row, m, c) in marks else ""
+
+        heads = "<th>method</th>" + "".join(
+            f"<th class='{'untrained' if untrained_column(b, c) else ''}' title='{'lower' if arrow(c) == '↓' else 'higher'}"
+            f" is better'>{html.escape(f'{m} / {b.label(c)} {arrow(c)}')}</th>" for m in b.masks for c in b.columns)
+        parts.append(f"<div class='scroll'><table class='lb'><thead><tr>{heads}</tr></thead><tbody>")
         for row, values in b.rows.items():
-            tds = "".join(f"<td class='{'best' if (row, m, c) in marks else ''}'>{html.escape(fmt(c, values.get((m, c))))}</td>"
+            tds = "".join(f"<td class='{cls(row, m, c)}'>{html.escape(fmt(c, values.get((m, c))))}</td>"
                           for m in b.masks for c in b.columns)
             parts.append(f"<tr><td>{html.escape(row)}</td>{tds}</tr>")
         for row, values in b.reported.items():
             tds = "".join(f"<td>{html.escape(fmt(c, values.get((m, c))))}</td>" for m in b.masks for c in b.columns)
             parts.append(f"<tr class='reported'><td>{html.escape(row)}</td>{tds}</tr>")
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
     if failed:
         parts.append("<h3>Failed cells</h3><ul>" + "".join(
             f"<li>{html.escape(r['row'])} · {html.escape(r['config']['mask'])}: {html.escape(r['error'])}</li>"
