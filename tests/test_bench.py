@@ -350,3 +350,18 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
                      f"JSON.stringify(tables[1].tBodies[0].rows.map(r => r.cells[0].textContent))")
     values = {r[0]: float(r[psnr_col]) for r in tables[1]["rows"] if r[psnr_col] != "—"}
     assert json.loads(order) == sorted(values, key=values.get)  # ascending by the clicked column
+
+
+def test_a_sweep_prints_one_progress_display_labelled_numbers_and_no_framework_noise(tmp_path):
+    path = sweep_file(tmp_path, methods=["mean_fill"], masks=["center", "wide"], limit=3, metrics=["psnr", "fid"])
+    out = subprocess.run(_cli("sweep", str(path), "--results", str(tmp_path / "r"), "--no-wandb"),
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout + out.stderr
+    for noise in ("GPU available", "TPU available", "Tip:", "LeafSpec", "predict returned None", "Warning"):
+        assert noise not in text, noise
+    assert "fid [UNTRAINED-FEATURES]" in text and "psnr" in text and "cells" in text
+    assert text.count("ok  ") == 2
+    quiet = subprocess.run(_cli("sweep", str(path), "--results", str(tmp_path / "q"), "--no-wandb", "--quiet"),
+                           capture_output=True, text=True, timeout=600)
+    assert quiet.returncode == 0 and "ok  " not in quiet.stdout and "wrote" in quiet.stdout

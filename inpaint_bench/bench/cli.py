@@ -27,6 +27,7 @@ def _trainer_args(p) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the method's networks")
     p.add_argument("--no-wandb", action="store_true", help="do not log to W&B (offline logging is the default)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print only failures and the files written")
 
 
 def _trainer(a):
@@ -44,7 +45,7 @@ def _sweep(a) -> int:
 
     sweep = load_sweep(a.file, limit=a.limit, features=a.features, mask_polarity=a.mask_polarity,
                        resize_masks=a.resize_masks or None)
-    results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb)
+    results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb, quiet=a.quiet)
     print(f"leaderboards: {', '.join(str(Path(a.results) / d / 'leaderboard.md') for d in sweep.datasets)}")
     return 0 if all(r["status"] == "ok" for r in results) else 1
 

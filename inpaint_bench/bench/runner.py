@@ -114,7 +114,7 @@ def _datamodule(cell: CellConfig):
                             resize=p.resize, **kwargs)
 
 
-def _reference(dm, cell: CellConfig, untrained: bool):
+def _reference(dm, cell: CellConfig, untrained: bool, progress=None):
     """The FID/KID reference of the protocol (`metrics/reference.py`): the split's own images, published
     statistics (`stats:PATH`) or an image folder (`folder:PATH`)."""
     from ..metrics import reference as ref
@@ -132,6 +132,8 @@ def _reference(dm, cell: CellConfig, untrained: bool):
                                       untrained)
     key = {"dataset": p.dataset, "split": dm.dataset.split.checksum(), "size": dm.size, "n": len(dm.dataset)}
     images = (batch["image"] for batch in dm.predict_dataloader())
+    if progress is not None:
+        images = progress.track_reference(images, len(dm.dataset))
     return ref.reference_features(images, key, p.fid_mode, untrained)
 
 
@@ -162,7 +164,8 @@ def _devices(trainer: TrainerOptions, n_images: int, echo):
 
 
 def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | None = None,
-             sample_count: int = 4, save_outputs: bool = False, wandb_group: str | None = None, echo=print) -> dict:
+             sample_count: int = 4, save_outputs: bool = False, wandb_group: str | None = None, echo=print,
+             progress=None) -> dict:
     """Run one cell and write its JSON; a failure is written as `status: failed` with the error.
 
     Every weight file read (method and metric weights) is recorded with its sha256 under `weights`."""
@@ -178,24 +181,29 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
     base = {"cell_id": cell_id, "config": cell.to_dict(), "row": cell.method.row(), "code_version": code_version(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     t = None
+    from .progress import quiet_framework
+
     try:
-        with recording() as used:
+        with recording() as used, quiet_framework():
             dm = _datamodule(cell)
             untrained = use_untrained(p)
             method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
             if ":" not in cell.mask:
                 method.for_mask(masks.spec(cell.mask).family)
-            reference = _reference(dm, cell, untrained)
+            reference = _reference(dm, cell, untrained, progress)
             suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained, reference=reference,
                                 lpips_net=p.lpips_net, quantize=p.quantize)
             cell_dir = store.root / p.dataset
             module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
                                  cell_dir / "outputs" / cell_id if save_outputs else None)
             loggers = _loggers(cell, cell_id, wandb_group, store.root)
+            if progress is not None:
+                progress.start_images(f"images · {cell.mask} · {cell.method.row()}", len(dm.dataset))
             t = L.Trainer(accelerator=trainer.accelerator, devices=_devices(trainer, len(dm.dataset), echo),
                           strategy=trainer.strategy, num_nodes=trainer.num_nodes, precision=trainer.precision,
-                          logger=loggers or False, enable_progress_bar=trainer.progress, enable_model_summary=False,
-                          enable_checkpointing=False)
+                          logger=loggers or False, enable_progress_bar=trainer.progress and progress is None,
+                          enable_model_summary=False, enable_checkpointing=False,
+                          callbacks=[progress.callback()] if progress is not None else None)
             t.predict(module, datamodule=dm, return_predictions=False)
         result = {**base, "status": "ok", **module.result,
                   "metric_labels": suite.labels(), "untrained_features": untrained,
@@ -286,11 +294,21 @@ def claim(store: ResultStore, dataset: str, cell_id: str):
         lock.release()
 
 
+def summary(result: dict) -> str:
+    """The cell's numbers for the terminal, each with its label where the features are untrained."""
+    from ..metrics import FEATURE_METRICS, UNTRAINED
+
+    untrained = result.get("untrained_features")
+    return " · ".join(f"{k}{f' [{UNTRAINED}]' if untrained and k in FEATURE_METRICS else ''} {v:.4g}"
+                      for k, v in result.get("metrics", {}).items())
+
+
 def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | None = None,
-              wandb: bool = True, echo=print) -> list[dict]:
+              wandb: bool = True, echo=None, quiet: bool = False) -> list[dict]:
     """Run every cell not finished (or claimed by another sweep) yet, then write the leaderboards of each dataset.
-    Under DDP only rank 0 prints and writes leaderboards."""
-    from .leaderboard import write_leaderboards
+    One progress display for the whole sweep (`trainer.progress`, not with `quiet`); under DDP only rank 0 prints
+    and writes leaderboards. `quiet`: only failures and the written files are printed."""
+    from .progress import SweepProgress
 
     trainer = trainer or TrainerOptions()
     if global_rank() != 0:
@@ -300,24 +318,40 @@ def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | 
     for dataset in sweep.datasets:
         store.check_writable(dataset)
     cells = sweep.cells()
+    show = trainer.progress and not quiet and echo is None and global_rank() == 0
+    with SweepProgress(len(cells), enabled=show) as progress:
+        return _sweep_cells(sweep, cells, store, trainer, wandb, echo or progress.echo, quiet,
+                            progress if show else None)
+
+
+def _sweep_cells(sweep, cells, store, trainer, wandb, echo, quiet, progress) -> list[dict]:
+    from .leaderboard import write_leaderboards
+
+    say = _silent if quiet else echo
     results, start = [], time.perf_counter()
     for i, cell in enumerate(cells, 1):
+        if progress is not None and i > 1:
+            progress.cell_done()
         cell_id = cell.cell_id()
         label = f"{cell.protocol.dataset} · {cell.mask} · {cell.method.row()} · seed {cell.seed}"
         if store.done(cell.protocol.dataset, cell_id):
             store.relabel(cell.protocol.dataset, cell_id, cell.method.row())  # labels are not in the id
-            echo(f"skip (done)  {label}")
+            say(f"skip (done)  {label}")
             continue
         with claim(store, cell.protocol.dataset, cell_id) as mine:
             if not mine or store.done(cell.protocol.dataset, cell_id):
-                echo(f"skip (another sweep has it)  {label}")
+                say(f"skip (another sweep has it)  {label}")
                 continue
             result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,
-                              wandb_group=sweep.name if wandb else None, echo=echo)
+                              wandb_group=sweep.name if wandb else None, echo=say, progress=progress)
         results.append(result)
-        status = "ok" if result["status"] == "ok" else f"FAILED: {result['error']}"
         eta = (time.perf_counter() - start) / len(results) * (len(cells) - i)
-        echo(f"{status:12s} {label}   [{i}/{len(cells)}, ETA {eta / 60:.1f} min]")
+        if result["status"] == "ok":
+            say(f"ok           {label}   {summary(result)}   [{i}/{len(cells)}, ETA {eta / 60:.1f} min]")
+        else:
+            echo(f"FAILED: {result['error']}   {label}   [{i}/{len(cells)}]")
+    if progress is not None:
+        progress.cell_done()
     if global_rank() == 0:
         for dataset in sweep.datasets:
             for path in write_leaderboards(store, dataset, sweep, wandb=wandb):
