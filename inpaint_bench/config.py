@@ -101,7 +101,9 @@ class SweepConfig:
     def cells(self) -> list[CellConfig]:
         out = []
         for dataset in self.datasets:
-            protocol = dataclasses.replace(self.protocol, dataset=dataset)
+            protocol = dataclasses.replace(self.protocol, dataset=dataset_key(dataset))
+            if dataset.startswith("folder:"):  # your own images: the folder dataset, rooted there
+                protocol = dataclasses.replace(protocol, data_root=dataset.removeprefix("folder:"))
             for mask in self.masks:
                 for method in self.methods:
                     if method.masks and mask not in method.masks:
@@ -109,6 +111,11 @@ class SweepConfig:
                     for seed in self.seeds:
                         out.append(CellConfig(protocol, mask, method, seed, self.batch_size))
         return out
+
+
+def dataset_key(name: str) -> str:
+    """The dataset's name in results: `folder:PATH` → `folder` (its path goes into the protocol's data_root)."""
+    return "folder" if name.startswith("folder:") else name
 
 
 def _strict(cls, data: dict, where: str):
@@ -283,7 +290,9 @@ def validate_names(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
     from .data import DATASETS
 
     for d in sweep.datasets:
-        if d not in DATASETS:
+        if d == "folder":
+            raise ConfigError(f"{where}: the folder dataset needs its path: datasets: [\"folder:PATH\"]")
+        if d not in DATASETS and not d.startswith("folder:"):
             raise ConfigError(f"{where}: unknown dataset {d!r}; valid: {DATASETS.names()}")
     for m in sweep.masks:
         if ":" not in m and m not in masks.names():

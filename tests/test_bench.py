@@ -365,3 +365,34 @@ def test_a_sweep_prints_one_progress_display_labelled_numbers_and_no_framework_n
     quiet = subprocess.run(_cli("sweep", str(path), "--results", str(tmp_path / "q"), "--no-wandb", "--quiet"),
                            capture_output=True, text=True, timeout=600)
     assert quiet.returncode == 0 and "ok  " not in quiet.stdout and "wrote" in quiet.stdout
+
+
+def test_evaluate_returns_a_dataframe_of_cells_and_reuses_finished_ones(tmp_path):
+    import inpaint_bench as ib
+
+    df = ib.evaluate(["mean_fill", {"name": "test_half", "label": "half"}], dataset="tiny", masks=["center", "wide"],
+                     metrics=["psnr"], limit=2, features="untrained", results=tmp_path / "r", accelerator="cpu")
+    assert list(df["method"]) == ["mean_fill", "half", "mean_fill", "half"] and set(df["status"]) == {"ok"}
+    table = df.pivot_table(index="method", columns="mask", values="psnr")
+    assert table.shape == (2, 2)
+    cells = sorted((tmp_path / "r/tiny/cells").glob("*.json"))
+    stamps = [c.stat().st_mtime_ns for c in cells]
+    again = ib.evaluate(["mean_fill", {"name": "test_half", "label": "half"}], dataset="tiny",
+                        masks=["center", "wide"], metrics=["psnr"], limit=2, features="untrained",
+                        results=tmp_path / "r", accelerator="cpu")
+    assert again["psnr"].tolist() == df["psnr"].tolist() and [c.stat().st_mtime_ns for c in cells] == stamps
+
+
+def test_folder_dataset_runs_any_image_folder(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "mine" / "sub"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (80, 70), (i * 60, 100, 50)).save(folder / f"{i}.png")
+    sweep = load_sweep(sweep_file(tmp_path, datasets=[f"folder:{tmp_path / 'mine'}"], methods=["mean_fill"],
+                                  masks=["center"], limit=None, size=32, metrics=["psnr"]))
+    run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=False, echo=lambda s: None)
+    cell = json.loads(next((tmp_path / "results/folder/cells").glob("*.json")).read_text())
+    assert cell["status"] == "ok" and cell["n_images"] == 3 and cell["protocol"]["size"] == 32
+    assert (tmp_path / "results/folder/leaderboard.md").exists()

@@ -39,14 +39,15 @@ def _trainer(a):
 
 
 def _sweep(a) -> int:
-    from ..config import load_sweep
+    from ..config import dataset_key, load_sweep
     from .runner import run_sweep
     from .store import ResultStore
 
     sweep = load_sweep(a.file, limit=a.limit, features=a.features, mask_polarity=a.mask_polarity,
                        resize_masks=a.resize_masks or None)
     results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb, quiet=a.quiet)
-    print(f"leaderboards: {', '.join(str(Path(a.results) / d / 'leaderboard.md') for d in sweep.datasets)}")
+    boards = (Path(a.results) / d / "leaderboard.md" for d in dict.fromkeys(map(dataset_key, sweep.datasets)))
+    print(f"leaderboards: {', '.join(map(str, boards))}")
     return 0 if all(r["status"] == "ok" for r in results) else 1
 
 

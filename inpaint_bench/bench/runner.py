@@ -17,7 +17,7 @@ import uuid
 from contextlib import contextmanager
 
 from .. import weights
-from ..config import CellConfig, SweepConfig
+from ..config import CellConfig, SweepConfig, dataset_key
 from ..provenance import recording
 from .store import ResultStore, code_version
 
@@ -316,7 +316,7 @@ def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | 
     elif not launched_externally():
         os.environ.setdefault(SWEEP_TOKEN, uuid.uuid4().hex)
     for dataset in sweep.datasets:
-        store.check_writable(dataset)
+        store.check_writable(dataset_key(dataset))
     cells = sweep.cells()
     show = trainer.progress and not quiet and echo is None and global_rank() == 0
     with SweepProgress(len(cells), enabled=show) as progress:
@@ -353,7 +353,7 @@ def _sweep_cells(sweep, cells, store, trainer, wandb, echo, quiet, progress) -> 
     if progress is not None:
         progress.cell_done()
     if global_rank() == 0:
-        for dataset in sweep.datasets:
+        for dataset in dict.fromkeys(dataset_key(d) for d in sweep.datasets):
             for path in write_leaderboards(store, dataset, sweep, wandb=wandb):
                 echo(f"wrote {path}")
     return results

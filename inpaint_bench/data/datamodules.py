@@ -235,6 +235,35 @@ class ImageNetDataModule(InpaintDataModule):
         return Split(split, tuple(files), tuple(labels))
 
 
+@DATASETS.register("folder")
+class FolderDataModule(InpaintDataModule):
+    """Your own images: every image under `root` (recursively, sorted by path) is the `test` split, unless
+    `root/splits/<split>.txt` or a `split_file` (optionally with a `label_file`) says otherwise. Default size 256
+    (`size` to change it; the suite's resize policy applies). In a sweep: `datasets: ["folder:PATH"]`."""
+
+    name = "folder"
+    default_size = 256
+    layout = "  <root>/any/folders/image.png … (or <root>/splits/test.txt listing them, one per line, + label)"
+
+    def __init__(self, root=None, **kwargs):
+        if root is None:
+            raise DatasetError("the folder dataset needs its folder: datasets: [\"folder:PATH\"] in a sweep, "
+                               "--dataset folder --data-root PATH on run")
+        super().__init__(root=root, **kwargs)
+
+    def derive_split(self, root: Path, split: str) -> Split:
+        if split != "test":
+            raise DatasetError(f"folder dataset {root}: split {split!r} needs {root}/splits/{split}.txt or a "
+                               "split_file; without one every image is the test split")
+        files = tuple(list_images(root))
+        if not files:
+            raise DatasetError(f"no images under {root}")
+        return Split(split, files)
+
+
 def build_datamodule(name: str, **kwargs) -> InpaintDataModule:
-    """The DataModule registered as `name` (tiny, celebahq, places2, imagenet)."""
+    """The DataModule registered as `name` (tiny, celebahq, places2, imagenet, folder); `folder:PATH` is the
+    folder dataset rooted at PATH."""
+    if name.startswith("folder:"):
+        return FolderDataModule(root=name.removeprefix("folder:"), **{k: v for k, v in kwargs.items() if k != "root"})
     return DATASETS.get(name)(**kwargs)

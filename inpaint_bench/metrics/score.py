@@ -24,6 +24,20 @@ from .suite import METRIC_NAMES, MetricSuite
 BATCH = 16
 
 
+def _progress(starts, total: int, label: str):
+    """Batch starts, with a rich progress bar over the images on stderr (hidden when not a terminal)."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        for start in starts:
+            yield start
+            progress.update(task, completed=min(start + BATCH, total))
+
+
 def _pairs(pred: Path, ref: Path) -> list[str]:
     p, r = list_images(pred), list_images(ref)
     if not p:
@@ -60,7 +74,7 @@ def score_lama(pred: Path, ref: Path, metrics: list[str], mode: str = "clean", u
 
     triples = lama_triples(Path(pred), Path(ref))
     suite = MetricSuite(metrics, mode=mode, untrained=untrained, lpips_net=lpips_net)
-    for start in range(0, len(triples), BATCH):
+    for start in _progress(range(0, len(triples), BATCH), len(triples), "scoring"):
         chunk = triples[start : start + BATCH]
         p = torch.stack([to_tensor(load_rgb(o)) for o, _, _ in chunk])
         r = torch.stack([to_tensor(load_rgb(i)) for _, i, _ in chunk])
@@ -83,7 +97,7 @@ def score(pred: Path, ref: Path, metrics: list[str], masks: str | None = None, m
         raise ValueError("hole-only metrics need --masks NAME or --masks DIR")
     suite = MetricSuite(metrics, mode=mode, untrained=untrained, lpips_net=lpips_net)
     source = None
-    for start in range(0, len(names), BATCH):
+    for start in _progress(range(0, len(names), BATCH), len(names), "scoring"):
         chunk = names[start : start + BATCH]
         p = torch.stack([to_tensor(load_rgb(Path(pred) / n)) for n in chunk])
         r = torch.stack([to_tensor(load_rgb(Path(ref) / n)) for n in chunk])
