@@ -7,7 +7,6 @@ checkpoint location with `--export-tiny`).
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -99,8 +98,10 @@ def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps
     if wandb:
         from lightning.pytorch.loggers import WandbLogger
 
-        offline = not os.environ.get("WANDB_API_KEY")
-        loggers.append(WandbLogger(project="inpaint-bench", name=f"train-{method}", save_dir=str(out), offline=offline))
+        from .bench import wandb_log
+
+        loggers.append(WandbLogger(project=wandb_log.project(), entity=wandb_log.entity(), name=f"train-{method}",
+                                   save_dir=str(out), offline=wandb_log.mode() == "offline", mode=wandb_log.mode()))
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4))
     optimizer_steps = OPTIMIZER_STEPS.get(method, 1)
     trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices, logger=loggers,

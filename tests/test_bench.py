@@ -176,9 +176,42 @@ def test_wandb_offline_run_directory_is_written(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.chdir(tmp_path)
     sweep = load_sweep(sweep_file(tmp_path, methods=["mean_fill"], masks=["center"], metrics=["psnr"]))
-    run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=True, echo=lambda s: None)
+    lines = []
+    run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=True, echo=lines.append)
     runs = list((tmp_path / "results").rglob("offline-run-*"))
     assert len(runs) >= 2  # the cell's run and the leaderboard run
+    assert any("wandb sync" in line for line in lines)
+
+
+def test_wandb_mode_follows_wandb_mode_then_credentials(tmp_path, monkeypatch):
+    from inpaint_bench.bench import wandb_log
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    assert wandb_log.mode() == "offline"
+    (tmp_path / "netrc").write_text("machine api.wandb.ai\n  login user\n  password abc123\n")  # `wandb login`
+    assert wandb_log.mode() == "online"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wandb_log.mode() == "disabled"
+
+
+def test_wandb_leaderboard_tables_are_typed_numbers_for_every_protocol():
+    from inpaint_bench.bench.leaderboard import build_boards
+    from inpaint_bench.bench.wandb_log import leaderboard_tables
+
+    def result(row, weights):
+        p = {"dataset": "tiny", "split": "test", "split_checksum": "c", "size": 64, "n_images": 4, "mask": "center",
+             "mask_checksum": "m", "fid_mode": "clean", "lpips_net": "alex", "seed": 0, "feature_weights": weights}
+        return {"status": "ok", "row": row, "cell_id": row + weights, "protocol": p,
+                "config": {"protocol": {"metrics": ["psnr"]}}, "metrics": {"psnr": 20.5}, "nfe": 3,
+                "seconds_per_image": 0.25}
+
+    tables = leaderboard_tables(build_boards([result("a", "pretrained"), result("b", "UNTRAINED-FEATURES")], "tiny"))
+    assert len(tables) == 2  # one per protocol
+    for columns, rows in tables.values():
+        assert columns[:4] == ["method", "kind", "mask", "psnr"]
+        assert all(isinstance(v, float) for r in rows for v in r[3:])
 
 
 def test_channels_last_option_gives_the_same_numbers(tmp_path):

@@ -25,13 +25,21 @@ def _trainer_args(p) -> None:
     p.add_argument("--precision", default=None, help="e.g. bf16-mixed on GPUs")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format (faster convs on GPUs)")
     p.add_argument("--compile", action="store_true", help="torch.compile the method's networks")
-    p.add_argument("--no-wandb", action="store_true", help="do not log to W&B (offline logging is the default)")
+    p.add_argument("--no-wandb", action="store_true", help="do not log to W&B (offline unless logged in / WANDB_MODE)")
+    p.add_argument("--wandb-project", default=None, help="W&B project (default WANDB_PROJECT or inpaint-bench)")
+    p.add_argument("--wandb-entity", default=None, help="W&B entity (team or user; default WANDB_ENTITY)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="print only failures and the files written")
 
 
 def _trainer(a):
+    import os
+
     from .runner import TrainerOptions
+
+    for flag, var in (("wandb_project", "WANDB_PROJECT"), ("wandb_entity", "WANDB_ENTITY")):
+        if getattr(a, flag, None):
+            os.environ[var] = getattr(a, flag)
 
     devices = a.devices if a.devices == "auto" else int(a.devices)
     return TrainerOptions(a.accelerator, devices, a.strategy, a.num_nodes, a.precision, not a.no_progress,

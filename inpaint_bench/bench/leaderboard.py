@@ -448,12 +448,16 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
     seeds = list(sweep.seeds) if sweep else [0]
     folder = store.root / dataset
     grids = write_grids(store, dataset, results, sweep) if results else []
+    from .plots import write_plots
+
+    plots = write_plots(store, dataset, results)
     title = f"inpaint-bench leaderboard — {dataset}"
     bins = hole_bin_tables(results, store)
-    html_text = _html(boards, seeds, failed, grids, title)
+    html_text = _html(boards, seeds, failed, grids + plots, title)
     if bins:
         html_text = html_text.replace("<script>", _bins_html(bins) + "\n<script>", 1)
-    files = {"md": f"# {title}\n\n" + _markdown(boards, seeds, failed, grids) + "\n".join(_bins_markdown(bins)),
+    files = {"md": f"# {title}\n\n" + _markdown(boards, seeds, failed, grids) + "\n".join(_bins_markdown(bins))
+             + "".join(f"\n![{md_escape(p.stem)}](plots/{p.name})" for p in plots),
              "csv": _csv(boards), "tex": _latex(boards, seeds), "html": html_text}
     written = []
     for ext, text in files.items():
@@ -464,5 +468,5 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
         from .wandb_log import log_leaderboard
 
         header, rows, _ = table_rows(boards[0])
-        log_leaderboard(dataset, header, rows, grids, sweep.name if sweep else "leaderboard", store.root)
+        log_leaderboard(dataset, boards, grids, plots, sweep.name if sweep else "leaderboard", store.root)
     return written

@@ -218,7 +218,7 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                   "hardware": hardware(trainer, cell.batch_size, type(t.accelerator).__name__.removesuffix(
                       "Accelerator").lower())}
         for logger in loggers:
-            log_cell(logger, result)
+            log_cell(logger, result, module.per_image, sample_images(dm, cell_dir / "samples" / cell_id))
         if not t.is_global_zero:
             return result
         images = store.write_images(p.dataset, cell_id, module.per_image, list(dm.dataset.split.files))
@@ -257,10 +257,30 @@ def _loggers(cell, cell_id, group, save_dir):
     return [cell_logger(cell, cell_id, group, save_dir)]
 
 
-def log_cell(logger, result: dict) -> None:
+def sample_images(dm, sample_dir):
+    """i → (input with the hole greyed, mask, output, ground truth) as uint8 arrays, for saved samples only."""
+    import numpy as np
+    from PIL import Image
+
+    from ..data.images import to_uint8
+
+    def images(i: int):
+        path = sample_dir / f"{i:06d}.png"
+        if not path.exists():
+            return None
+        item = dm.dataset[i]
+        truth, hole = to_uint8(item["image"]), item["mask"][0].numpy().astype(bool)
+        shown = truth.copy()
+        shown[hole] = 127
+        return shown, (hole * 255).astype(np.uint8), np.asarray(Image.open(path).convert("RGB")), truth
+
+    return images
+
+
+def log_cell(logger, result: dict, per_image=None, images=None) -> None:
     from .wandb_log import log_result
 
-    log_result(logger, result)
+    log_result(logger, result, per_image, images)
 
 
 @contextmanager
@@ -356,6 +376,12 @@ def _sweep_cells(sweep, cells, store, trainer, wandb, echo, quiet, progress) -> 
         for dataset in dict.fromkeys(dataset_key(d) for d in sweep.datasets):
             for path in write_leaderboards(store, dataset, sweep, wandb=wandb):
                 echo(f"wrote {path}")
+        if wandb:
+            from .wandb_log import sync_hint
+
+            hint = sync_hint(store.root)
+            if hint:
+                echo(hint)
     return results
 
 
