@@ -429,3 +429,19 @@ def test_folder_dataset_runs_any_image_folder(tmp_path):
     cell = json.loads(next((tmp_path / "results/folder/cells").glob("*.json")).read_text())
     assert cell["status"] == "ok" and cell["n_images"] == 3 and cell["protocol"]["size"] == 32
     assert (tmp_path / "results/folder/leaderboard.md").exists()
+
+
+def test_plots_show_hole_ratio_bins_nfe_curves_and_the_cost_frontier(tmp_path):
+    from PIL import Image
+
+    sweep = load_sweep(sweep_file(tmp_path, methods=[{"name": "i2sb", "config": {"nfe": 1}},
+                                                     {"name": "i2sb", "config": {"nfe": 2}}, "mean_fill"],
+                                  masks=["wide"], limit=6, metrics=["psnr"]))
+    run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=False, echo=lambda s: None)
+    plots = {p.name for p in (tmp_path / "results/tiny/plots").glob("*.png")}
+    assert plots == {"hole_ratio_wide.png", "nfe_wide.png", "cost_wide.png"}
+    for name in plots:
+        assert Image.open(tmp_path / "results/tiny/plots" / name).size[0] > 300
+    html = (tmp_path / "results/tiny/leaderboard.html").read_text()
+    assert html.count("data:image/png;base64") >= 4  # the grid and the three plots
+    assert "](plots/nfe_wide.png)" in (tmp_path / "results/tiny/leaderboard.md").read_text()
