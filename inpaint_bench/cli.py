@@ -42,6 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 2 and argv[0] == "train" and argv[1].startswith("--") and argv[1] not in ("--help", "-h"):
+        from .train_cli import main as train_cli  # `train --config …`, `--print_config`: LightningCLI
+
+        try:
+            return train_cli(argv[1:])
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+            print(f"inpaint-bench: error: {err}", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0

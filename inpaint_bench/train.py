@@ -83,14 +83,8 @@ def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps
     else:
         model = methods.build(method, **extra)
     model.train_masks = TRAIN_MASKS if mask == "mixed" else (mask,)
-    if init is not None:  # warm start the UNet, e.g. AsyncDSB from I²SB weights (same architecture)
-        from .methods.training import resolve_checkpoint
-        from .nets.checkpoints import load_into, read_state, unet_state
-
-        tiny = init.endswith("_tiny")
-        path = resolve_checkpoint("tiny", init.removesuffix("_tiny")) if tiny else resolve_checkpoint(init, "")
-        load_into(model.net, unet_state(read_state(path), model.net), source=str(path))
-        model.ema.module.load_state_dict(model.net.state_dict())
+    if init is not None:
+        warm_start(model, init)
     kwargs = {"root": data_root} if data_root else {}
     dm = build_datamodule(dataset, split="train", batch_size=batch_size, **kwargs)
     out = Path(out) / method
@@ -106,13 +100,34 @@ def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps
     optimizer_steps = OPTIMIZER_STEPS.get(method, 1)
     trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices, logger=loggers,
                         callbacks=[ckpt], enable_model_summary=False, log_every_n_steps=10, deterministic=False)
-    last = out / "checkpoints" / "last.ckpt"
+    fit(trainer, model, dm, out / "checkpoints" / "last.ckpt", resume)
+    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, "mask": mask, **(method_config or {})}
+    return export(model, method, out, export_tiny, meta)
+
+
+def warm_start(model, init: str) -> None:
+    """Fill the UNet (and its EMA) from `init` (a path, registry key or NAME_tiny), e.g. AsyncDSB from I²SB
+    weights or I²SB from the ADM checkpoint, as the official runs start (same architecture)."""
+    from .methods.training import resolve_checkpoint
+    from .nets.checkpoints import load_into, read_state, unet_state
+
+    tiny = init.endswith("_tiny")
+    path = resolve_checkpoint("tiny", init.removesuffix("_tiny")) if tiny else resolve_checkpoint(init, "")
+    load_into(model.net, unet_state(read_state(path), model.net), source=str(path))
+    model.ema.module.load_state_dict(model.net.state_dict())
+
+
+def fit(trainer, model, dm, last: Path, resume: bool) -> None:
+    """`trainer.fit`, resuming from `last` when asked (checked and loaded with weights_only=True)."""
     resume_from = checked_resume(last) if resume and last.exists() else None
     with lightning_checkpoint_types():
         trainer.fit(model, datamodule=dm, ckpt_path=resume_from, weights_only=True)
+
+
+def export(model, method: str, out: Path, export_tiny: bool, meta: dict) -> Path:
+    """Write the trained weights as safetensors (EMA where the method keeps one), with `meta` in the metadata."""
     folder = CHECKPOINT_DIR if export_tiny else out
-    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, "mask": mask,
-            **(method_config or {}), **(model.export_metadata() if hasattr(model, "export_metadata") else {})}
+    meta = {**meta, **(model.export_metadata() if hasattr(model, "export_metadata") else {})}
     if hasattr(model, "export_weights"):  # IR-SDE and StrDiffusion (StrDiffusion writes three files)
         return model.export_weights(folder, export_tiny, meta)
     net = model.ema.module if model.training_happened else model.net  # the EMA weights are what ships

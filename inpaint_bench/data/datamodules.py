@@ -212,7 +212,7 @@ class ImageNetDataModule(InpaintDataModule):
     Split `test`: 10,000 images, the last 10 in sorted order of each of the 1,000 class folders. This follows the
     pattern of I²SB's `dataset/val_faster_imagefolder_10k_fn.txt` (10 per class); to use that exact list, pass it
     as `split_file` (its absolute paths are re-rooted) with labels appended, or place it at `splits/test.txt`.
-    Split `val`: all 50,000 images.
+    Split `val`: all 50,000 images; `train`: `<root>/train/<wnid>/…` (for training recipes).
     """
 
     name = "imagenet"
@@ -220,9 +220,9 @@ class ImageNetDataModule(InpaintDataModule):
     PER_CLASS = 10
 
     def derive_split(self, root: Path, split: str) -> Split:
-        if split not in ("test", "val"):
-            raise DatasetError(f"imagenet has no split {split!r}; valid: test, val")
-        val = root / "val"
+        if split not in ("test", "val", "train"):
+            raise DatasetError(f"imagenet has no split {split!r}; valid: test, val, train")
+        val = root / ("train" if split == "train" else "val")
         classes = sorted(p.name for p in val.iterdir() if p.is_dir()) if val.is_dir() else []
         if not classes:
             raise DatasetError(f"no class folders in {val}:\n{self.layout}")
@@ -230,7 +230,7 @@ class ImageNetDataModule(InpaintDataModule):
         for label, wnid in enumerate(classes):
             images = list_images(val / wnid)
             chosen = images[-self.PER_CLASS :] if split == "test" else images
-            files += [f"val/{wnid}/{f}" for f in chosen]
+            files += [f"{val.name}/{wnid}/{f}" for f in chosen]
             labels += [label] * len(chosen)
         return Split(split, tuple(files), tuple(labels))
 
