@@ -7,6 +7,7 @@ name of its result file. A *sweep* expands datasets × masks × methods × seeds
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -119,14 +120,14 @@ def dataset_key(name: str) -> str:
 
 
 def _strict(cls, data: dict, where: str):
-    """Unknown keys are an error, and every value must have its field's type (see `check_value`)."""
+    """Unknown keys are an error, and every value must have its field's type (validated by jsonargparse)."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {sorted(names)}")
-    hints = typing.get_type_hints(cls)
-    return {k: check_value(v, hints[k], f"{where}: {k}") for k, v in data.items() if k != "methods"} | (
-        {"methods": data["methods"]} if "methods" in data else {})
+    rest = {k: v for k, v in data.items() if k != "methods"}
+    checked = validated(cls, rest, typing.get_type_hints(cls), where, tuples=True, skip=("methods", "protocol"))
+    return checked | ({"methods": data["methods"]} if "methods" in data else {})
 
 
 def _type_name(tp) -> str:
@@ -140,52 +141,60 @@ def _type_name(tp) -> str:
         tp, getattr(tp, "__name__", str(tp)))
 
 
-def check_value(value, tp, where: str):
-    """`value` checked against the annotation `tp` (int, float, str, bool, dict, tuple[...], X | None). Returns it,
-    with two conversions: a YAML 1.1 number without a dot (`1.0e30` reads as a string) becomes a float where a
-    float belongs, and a list becomes a tuple where a tuple belongs. A scalar where a list belongs is an error
-    (it would otherwise be split into characters)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is typing.Any or tp is inspect.Parameter.empty:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return check_value(value, option, where)
-            except ConfigError as err:
-                errors.append(err)
-        raise ConfigError(f"{where}: got {value!r}, expected {_type_name(tp)}")
-    if origin in (tuple, list):
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where}: got {value!r}, expected {_type_name(tp)} (write [{value}] for one)")
-        item = args[0] if args else typing.Any
-        return tuple(check_value(v, item, f"{where}[{i}]") for i, v in enumerate(value))
-    if tp is bool:
-        ok = isinstance(value, bool)
-    elif tp is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif tp is float:
-        if isinstance(value, str):
-            try:
-                return float(value)  # YAML 1.1: 1.0e30 and 1e-4 are strings
-            except ValueError:
-                pass
-        ok = isinstance(value, int | float) and not isinstance(value, bool)  # an int stays an int (cell ids)
-    elif tp in (str, dict):
-        ok = isinstance(value, tp)
+@functools.lru_cache(maxsize=64)
+def _parser(target, skip: tuple[str, ...] = ()):
+    """A jsonargparse parser of `target`'s typed parameters (a dataclass, a class's __init__ following **kwargs
+    into its bases, or a factory function)."""
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser(exit_on_error=False)
+    if inspect.isclass(target):
+        parser.add_class_arguments(target, fail_untyped=False, sub_configs=True, skip=set(skip) or None)
     else:
-        return value
-    if not ok:
-        raise ConfigError(f"{where}: got {value!r} ({type(value).__name__}), expected {_type_name(tp)}")
-    return value
+        parser.add_function_arguments(target, fail_untyped=False)
+    return parser
+
+
+def validated(target, data: dict, hints: dict, where: str, tuples: bool = False, skip: tuple[str, ...] = (),
+              sep: str = ": ") -> dict:
+    """`data` checked against `target`'s annotations by jsonargparse; on an error, one line naming the key, the
+    value and what is allowed. Returned values are the given ones, except that a string read where a number
+    belongs (YAML 1.1 reads `1.0e30` as a string) becomes that number, and lists become tuples where `tuples`.
+    A scalar where a list belongs is an error (it would otherwise be split into characters)."""
+    import re
+
+    from jsonargparse import ArgumentError
+
+    for key, value in data.items():  # jsonargparse would accept "psnr" for tuple[str, ...] as one element
+        origin = typing.get_origin(hints.get(key))
+        if origin in (tuple, list) and not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}{sep}{key}: got {value!r}, expected {_type_name(hints[key])} "
+                              f"(write [{value}] for one)")
+    try:
+        parsed = _parser(target, skip).parse_object({k: v for k, v in data.items() if k not in skip})
+    except ArgumentError as err:
+        text = str(err)
+        match = re.search(r'(?:Parser key|Key) "([\w.]+)"', text)
+        key = match.group(1).split(".")[0] if match else None
+        if key in data:
+            raise ConfigError(f"{where}{sep}{key}: got {data[key]!r} ({type(data[key]).__name__}), expected "
+                              f"{_type_name(hints.get(key, typing.Any))}") from None
+        raise ConfigError(f"{where}: {text.splitlines()[0]}") from None
+    out = {}
+    for key, value in data.items():
+        new = value if key in skip else getattr(parsed, key)
+        if isinstance(value, str) and isinstance(new, int | float) and not isinstance(new, bool):
+            out[key] = new
+        elif tuples and isinstance(value, list):
+            out[key] = tuple(value)
+        else:
+            out[key] = value
+    return out
 
 
 def check_method_config(name: str, builder, config: dict, where: str) -> dict:
-    """A method's config: every key known to its builder (following **kwargs into the base classes), every value
-    of the type its parameter is annotated with."""
+    """A method's config: every key known to its builder (following `**kwargs` into the base classes), every value
+    of the type its parameter is annotated with (jsonargparse)."""
     from .methods.registry import config_keys
 
     valid = config_keys(builder)
@@ -199,7 +208,7 @@ def check_method_config(name: str, builder, config: dict, where: str) -> dict:
             hints.update(typing.get_type_hints(fn))
         except (NameError, TypeError):
             continue
-    return {k: check_value(v, hints.get(k, typing.Any), f"{where}: {name}.{k}") for k, v in config.items()}
+    return validated(builder, config, hints, f"{where}: {name}", sep=".")
 
 
 def _method(entry, where: str) -> MethodSpec:
