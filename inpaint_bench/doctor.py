@@ -33,6 +33,10 @@ def report() -> list[tuple[str, str, str]]:
     from .data import DATASETS
 
     for name in DATASETS.names():
+        if name in ("shapes", "folder"):
+            rows.append(("dataset", name, "procedural, always available" if name == "shapes"
+                         else 'your own images: datasets: ["folder:PATH"]'))
+            continue
         root = paths.ASSETS_DIR / "tiny" if name == "tiny" else paths.data_root(name)
         status = f"found at {root}" if root and root.is_dir() else (
             f"missing: set INPAINT_BENCH_DATA_{name.upper()} or put it at {paths.cache_dir() / 'data' / name}")

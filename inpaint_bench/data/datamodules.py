@@ -235,6 +235,32 @@ class ImageNetDataModule(InpaintDataModule):
         return Split(split, tuple(files), tuple(labels))
 
 
+@DATASETS.register("shapes")
+class ShapesDataModule(InpaintDataModule):
+    """Procedural scenes of coloured shapes at 64² (`data/shapes.py`): rendered from a seed, nothing on disk.
+    Splits `test` (256 scenes) and `train` (20,000)."""
+
+    name = "shapes"
+    default_size = 64
+    layout = "(procedural: rendered by inpaint_bench/data/shapes.py, no files)"
+
+    def _resolve_root(self, root) -> Path:
+        return paths.ASSETS_DIR
+
+    @property
+    def dataset(self):
+        if self._dataset is None:
+            from .. import masks
+            from .shapes import ShapesDataset
+
+            if self.split_file is not None:
+                raise DatasetError("the shapes dataset is procedural: it has no split files")
+            source = masks.mask_source(self.mask_name, size=self.size, seed=self.mask_seed,
+                                       polarity=self.mask_polarity, resize=self.resize_masks)
+            self._dataset = ShapesDataset(self.split_name, self.size, source, self.limit)
+        return self._dataset
+
+
 @DATASETS.register("folder")
 class FolderDataModule(InpaintDataModule):
     """Your own images: every image under `root` (recursively, sorted by path) is the `test` split, unless
