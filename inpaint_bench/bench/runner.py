@@ -359,8 +359,11 @@ def _sweep_cells(sweep, cells, store, trainer, wandb, echo, quiet, progress) -> 
             say(f"skip (done)  {label}")
             continue
         with claim(store, cell.protocol.dataset, cell_id) as mine:
-            if not mine or store.done(cell.protocol.dataset, cell_id):
+            if not mine:
                 say(f"skip (another sweep has it)  {label}")
+                continue
+            if store.done(cell.protocol.dataset, cell_id):  # finished by another sweep meanwhile
+                say(f"skip (done)  {label}")
                 continue
             result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,
                               wandb_group=sweep.name if wandb else None, echo=say, progress=progress)
