@@ -21,8 +21,15 @@ def evaluate(methods, dataset: str = "tiny", masks=("center",), metrics=("psnr",
 
     from .bench.runner import TrainerOptions, run_sweep
     from .bench.store import ResultStore
-    from .config import SweepConfig, _method, dataset_key, validate_protocol, validate_sweep
-    from .config import Protocol, _strict
+    from .config import (
+        Protocol,
+        SweepConfig,
+        _method,
+        _strict,
+        dataset_key,
+        validate_protocol,
+        validate_sweep,
+    )
 
     proto = Protocol(**_strict(Protocol, {"metrics": list(metrics), **protocol}, "evaluate()"))
     validate_protocol(proto)

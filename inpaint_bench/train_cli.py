@@ -78,9 +78,9 @@ class TrainCLI(LightningCLI):
 
 
 def main(args: list[str]) -> int:
-    from .train import OPTIMIZER_STEPS, export, fit, warm_start
-
     import warnings
+
+    from .train import OPTIMIZER_STEPS, export, fit, warm_start
 
     with warnings.catch_warnings():  # args are the command line here, minus `train`
         warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")

@@ -10,8 +10,8 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 import numpy as np
+import pytest
 import torch
 import yaml
 
@@ -339,7 +339,7 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
     the *second* table sorts that table by that column (the old script indexed headers across all tables)."""
     from py_mini_racer import MiniRacer
 
-    from inpaint_bench.bench.leaderboard import SORT_JS, build_boards, _html
+    from inpaint_bench.bench.leaderboard import SORT_JS, _html, build_boards
 
     def result(row, mask, psnr, fid, untrained=False):
         p = {"dataset": "tiny", "split": "test", "split_checksum": "c", "size": 64, "n_images": 4, "mask": mask,

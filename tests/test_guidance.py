@@ -106,12 +106,12 @@ def test_official_layouts_load_class_conditional_adm_and_the_noisy_classifier(tm
     torch.save(official.state_dict(), path)
     loaded = load_unet(path, None, official_config=small)  # the class embedding is found in the file
     assert loaded.config.num_classes == 10
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), official.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), official.state_dict().values(), strict=True))
     clf = NoisyClassifier(ClassifierConfig(**CLS))
     cpath = tmp_path / "256x256_classifier.pt"
     torch.save(clf.state_dict(), cpath)
     again = load_classifier(str(cpath), CLS)
-    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), clf.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), clf.state_dict().values(), strict=True))
     for key, file in (("adm_imagenet256_cond", "256x256_diffusion.pt"),
                       ("guided_diffusion_classifier256", "256x256_classifier.pt")):
         entry = weights.CHECKPOINTS[key]

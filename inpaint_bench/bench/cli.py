@@ -65,7 +65,15 @@ def _bench(a) -> int:
 
 
 def _run(a) -> int:
-    from ..config import CellConfig, ConfigError, MethodSpec, Protocol, SweepConfig, validate_names, validate_protocol
+    from ..config import (
+        CellConfig,
+        ConfigError,
+        MethodSpec,
+        Protocol,
+        SweepConfig,
+        validate_names,
+        validate_protocol,
+    )
     from .runner import run_cell
     from .store import ResultStore
 

@@ -334,7 +334,7 @@ def _html(boards, seeds, failed, grids, title) -> str:
     for b in boards:
         marks = best(b)
         parts.append("<div class='card'>" + "<br>".join(html.escape(x) for x in protocol_card(b, seeds)) + "</div>")
-        def cls(row, m, c):
+        def cls(row, m, c, b=b, marks=marks):
             return "untrained" if untrained_column(b, c) else "best" if (row, m, c) in marks else ""
 
         heads = "<th>method</th>" + "".join(

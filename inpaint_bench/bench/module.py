@@ -21,7 +21,6 @@ from ..methods.base import run_inpaint
 from ..metrics.base import PerImageMetric
 from ..metrics.suite import MetricSuite
 
-
 COST_COLUMNS = ("seconds", "nfe", "known_drift", "aux_nfe", "hole_ratio")
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from pathlib import Path
 import time
 import traceback
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 from .. import weights
 from ..config import CellConfig, SweepConfig, dataset_key

@@ -79,15 +79,14 @@ def ddpm_step(schedule: GaussianSchedule, x_t, x0, t: int, noise, model_var=None
     Alg 1; at t = 0 too, as guided-diffusion). No noise is added at t = 0."""
     mean = float(schedule.posterior_mean_coef1[t]) * x0 + float(schedule.posterior_mean_coef2[t]) * x_t
     min_log = float(schedule.posterior_log_variance_clipped[t])
-    if model_var is None:
-        log_var = torch.full_like(mean, min_log)
-        variance = torch.full_like(mean, float(schedule.posterior_variance[t]))  # guided-diffusion: unclipped
-    else:
-        frac = (model_var + 1) / 2
-        log_var = frac * math.log(schedule.betas[t]) + (1 - frac) * min_log
-        variance = torch.exp(log_var)
+    if model_var is None:  # fixed σ: scalars, no per-step tensors
+        if guidance is not None:
+            mean = mean + float(schedule.posterior_variance[t]) * guidance  # guided-diffusion: unclipped variance
+        return mean if t == 0 else mean + math.exp(0.5 * min_log) * noise
+    frac = (model_var + 1) / 2
+    log_var = frac * math.log(schedule.betas[t]) + (1 - frac) * min_log
     if guidance is not None:
-        mean = mean + variance * guidance
+        mean = mean + torch.exp(log_var) * guidance
     return mean if t == 0 else mean + torch.exp(0.5 * log_var) * noise
 
 

@@ -19,7 +19,6 @@ import types
 from pathlib import Path
 
 import numpy as np
-
 import torch
 from parity_common import (
     FIXTURE_DIR,

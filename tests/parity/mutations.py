@@ -57,7 +57,7 @@ MUTATIONS = {
          "x = G.ddpm_step(self.sched, x, x0, t, noise, var, guidance=grad)",
          "x = G.ddpm_step(self.sched, x, x0, t, noise, var, guidance=None)"),
         ("guidance mean shift by σ instead of Σ = σ²", GAUSS,
-         "mean = mean + variance * guidance", "mean = mean + torch.exp(0.5 * log_var) * guidance"),
+         "mean = mean + torch.exp(log_var) * guidance", "mean = mean + torch.exp(0.5 * log_var) * guidance"),
         ("classifier fed the respaced step index, not the original timestep", REPAINT,
          "return log_prob_gradient(self.classifier, x, self.net_time(x, t, self.sched), labels,",
          "return log_prob_gradient(self.classifier, x, torch.full((len(x),), t), labels,"),
