@@ -7,6 +7,7 @@ checkpoints) calls `note_file`; `recording()` collects what was read while it is
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,3 +46,25 @@ def changed_files(recorded: dict[str, str]) -> list[str]:
         if not path.exists() or sha256_of(path) != digest:
             out.append(name)
     return out
+
+
+def reused(build):
+    """Decorator: `build(*key)` once per process and key (metric networks: once per sweep, not per cell). On reuse
+    the weight files the build read are noted again, so every cell records them; if one changed since, it is
+    built again from the file as it is now."""
+    built: dict = {}
+
+    @functools.wraps(build)
+    def get(*key):
+        entry = built.get(key)
+        if entry is not None and not changed_files(entry[1]):
+            for path in entry[1]:
+                note_file(path)
+            return entry[0]
+        with recording() as files:
+            value = build(*key)
+        built[key] = (value, dict(files))
+        return value
+
+    get.cache_clear = built.clear
+    return get

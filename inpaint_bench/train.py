@@ -82,7 +82,7 @@ def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps
         model = DDPMPrior(**extra)
     else:
         model = methods.build(method, **extra)
-    model.train_masks = TRAIN_MASKS if mask == "mixed" else (mask,)
+    model.train_masks = train_masks(mask)
     if init is not None:
         warm_start(model, init)
     kwargs = {"root": data_root} if data_root else {}
@@ -103,6 +103,16 @@ def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps
     fit(trainer, model, dm, out / "checkpoints" / "last.ckpt", resume)
     meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, "mask": mask, **(method_config or {})}
     return export(model, method, out, export_tiny, meta)
+
+
+def train_masks(mask: str) -> tuple[str, ...]:
+    """`mixed` → every box and irregular type in turn; `a,b` → those types in turn; `a` → one type."""
+    from . import masks
+
+    names = TRAIN_MASKS if mask == "mixed" else tuple(name.strip() for name in mask.split(","))
+    for name in names:
+        masks.spec(name)  # an unknown name is refused here, before any training
+    return names
 
 
 def warm_start(model, init: str) -> None:
@@ -149,7 +159,8 @@ def add_parser(sub) -> None:
     p.add_argument("method", choices=TRAINABLE)
     p.add_argument("--dataset", default="tiny")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--mask", default=None, help="a mask name, or 'mixed' (box + irregular types in turn); "
+    p.add_argument("--mask", default=None, help="a mask name, a comma list of names (e.g. center,wide: those types in turn), or "
+                   "'mixed' (box + irregular types in turn); "
                    "required for i2sb/asyncdsb (one model per mask type, as the official runs), default mixed otherwise")
     p.add_argument("--max-steps", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=16)

@@ -77,6 +77,73 @@ def test_frechet_distance_equals_clean_fid_formula():
     assert frechet_distance(*args) == pytest.approx(clean_fd(*args), rel=1e-7)
 
 
+def test_frechet_distance_of_few_features_by_the_gram_matrix_equals_the_full_formula():
+    """n ≤ d: the n × n Gram path gives the d × d number (and the general eigensolver's), far from the reference."""
+    import scipy.linalg
+
+    from inpaint_bench.metrics.distribution import frechet_distance_features
+
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=(300, 64)) @ rng.normal(size=(64, 64))
+    mu2, s2 = ref.mean(0), np.cov(ref, rowvar=False)
+    for n in (5, 40, 64, 65, 200):  # below, at and above the dimension
+        feats = rng.normal(0.2, 1.5, size=(n, 64))
+        mu1, s1 = feats.mean(0), np.cov(feats, rowvar=False)
+        general = scipy.linalg.eigvals(s1 @ s2).real.clip(min=0)
+        expected = (mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(general).sum()
+        assert frechet_distance_features(feats, mu2, s2) == pytest.approx(expected, rel=1e-7)
+        assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-7)
+
+
+def test_fid_and_kid_share_one_inception_pass_per_batch_but_never_stale_features():
+    from inpaint_bench.metrics.distribution import feature_extractor
+
+    calls = []
+    handle = feature_extractor("clean", True).register_forward_hook(lambda m, a, o: calls.append(a[0].shape[0]))
+    try:
+        ref = np.random.default_rng(0).normal(size=(8, 2048))
+        suite = MetricSuite(["fid", "kid"], untrained=True, reference=ref)
+        pred, target, mask = images(4), images(4, seed=1), center_mask(4)
+        suite.update(pred, target, mask, torch.arange(4))
+        assert calls == [4]  # FID and KID: one forward
+        pred.mul_(0.5)  # the same tensor, changed in place: must be recomputed
+        suite.update(pred, target, mask, torch.arange(4, 8))
+        assert calls == [4, 4]
+        other = images(4, seed=2)
+        suite.update(other, target, mask, torch.arange(8, 12))
+        assert calls == [4, 4, 4]
+        rows = suite.metrics["kid"].rows
+        assert not torch.equal(rows[0], rows[1]) and not torch.equal(rows[1], rows[2])
+    finally:
+        handle.remove()
+
+
+def test_metric_networks_are_built_once_per_process_and_every_cell_records_their_weights(tmp_path):
+    from inpaint_bench.provenance import note_file, recording, reused
+
+    weight = tmp_path / "net.pt"
+    weight.write_bytes(b"version 1")
+    builds = []
+
+    @reused
+    def network(name):
+        note_file(weight)
+        builds.append(weight.read_bytes())
+        return object()
+
+    with recording() as first:
+        a = network("x")
+    with recording() as second:
+        b = network("x")
+    assert a is b and len(builds) == 1
+    assert first == second and str(weight.resolve()) in second  # the second cell records the file too
+    weight.write_bytes(b"version 2, other weights")
+    with recording() as third:
+        c = network("x")
+    assert c is not a and builds[-1] == b"version 2, other weights"
+    assert third[str(weight.resolve())] != first[str(weight.resolve())]
+
+
 def test_fid_of_a_set_against_itself_is_zero_and_grows_with_change():
     x = images(6)
     same, moved = FID("legacy_pytorch", untrained=True), FID("legacy_pytorch", untrained=True)

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import weights
+from ..provenance import reused
 from .base import MeanPerImage
 from .inception import UNTRAINED
 from .pixel import quantise
@@ -28,6 +29,9 @@ def build_resnet50(untrained: bool = False):
     return model.eval().requires_grad_(False)
 
 
+classifier_network = reused(build_resnet50)  # once per process (per sweep, not per cell)
+
+
 class ClassifierAccuracy(MeanPerImage):
     """Top-1 accuracy (fraction in [0, 1]) of ResNet50 on the outputs against the dataset labels."""
 
@@ -37,7 +41,7 @@ class ClassifierAccuracy(MeanPerImage):
         super().__init__(**kwargs)
         self.untrained = untrained
         self.label = "resnet50-IMAGENET1K_V1" + (f"/{UNTRAINED}" if untrained else "")
-        self._model = [build_resnet50(untrained)]
+        self._model = [classifier_network(untrained)]
 
     def update(self, pred, target, mask, index, label=None) -> None:
         if label is None:

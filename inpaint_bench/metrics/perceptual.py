@@ -13,6 +13,7 @@ import warnings
 import torch
 
 from .. import weights
+from ..provenance import reused
 from .base import MeanPerImage, PerImageMetric
 from .inception import UNTRAINED
 from .pixel import quantise
@@ -38,6 +39,12 @@ def build_lpips(net: str = "alex", untrained: bool = False):
     return model.eval().requires_grad_(False)
 
 
+@reused
+def lpips_network(net: str, untrained: bool):
+    """`build_lpips` once per process (per sweep, not per cell); frozen, so the metrics can share it."""
+    return build_lpips(net, untrained)
+
+
 def _label(net: str, untrained: bool) -> str:
     return f"lpips-{net}" + (f"/{UNTRAINED}" if untrained else "")
 
@@ -50,7 +57,7 @@ class LPIPS(MeanPerImage):
     def __init__(self, net: str = "alex", untrained: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.net_name, self.untrained, self.label = net, untrained, _label(net, untrained)
-        self._model = [build_lpips(net, untrained)]  # a list keeps it out of the metric's state_dict
+        self._model = [lpips_network(net, untrained)]  # a list keeps it out of the metric's state_dict
 
     def distance(self, a, b) -> torch.Tensor:
         model = self._model[0].to(a.device)
