@@ -6,10 +6,11 @@
 2. Cost table: NFE and seconds per image of every learned row of benchmarks/tiny.yaml, IS-Diff beside its base.
 3. Metric throughput: Inception features of a folder, the suite's path vs clean-fid's `get_folder_features` with the
    same network (untrained weights here; the weights do not change the cost), features compared.
-4. DDP scaling: one cell with 1 vs 2 CPU processes (one thread each), images/s and identical metrics.
-5. Masks: 10,000 masks at 256² generated and loaded (benchmarks/perf_masks.py).
+4. Fixed per-cell cost: a mean_fill cell by phase (benchmarks/perf_cell.py), optionally beside an older checkout.
+5. DDP scaling: one cell with 1 vs 2 CPU processes (one thread each), images/s and identical metrics.
+6. Masks: 10,000 masks at 256² generated and loaded (benchmarks/perf_masks.py).
 
-Run: .venv/bin/python benchmarks/perf.py [--quick]
+Run: .venv/bin/python benchmarks/perf.py [--quick] [--before OLD_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ OUT = ROOT / "results" / "perf.md"
 BATCH = 8
 
 
-def tiny_rows() -> list[tuple[str, dict]]:
+def default_rows() -> list[tuple[str, dict]]:
+    """The rows of the default benchmark (benchmarks/shapes.yaml) with their configs."""
     import yaml
 
     rows = []
-    for m in yaml.safe_load((ROOT / "tiny.yaml").read_text())["methods"]:
+    for m in yaml.safe_load((ROOT / "shapes.yaml").read_text())["methods"]:
         name, config = (m, {}) if isinstance(m, str) else (m["name"], m.get("config", {}))
         rows.append((name, config))
     return rows
@@ -54,7 +56,7 @@ def networks(method) -> list[torch.nn.Module]:
 def batch(n: int = BATCH, mask: str = "wide"):
     from inpaint_bench.data import build_datamodule
 
-    return next(iter(build_datamodule("tiny", mask=mask, batch_size=n).predict_dataloader()))
+    return next(iter(build_datamodule("shapes", mask=mask, batch_size=n).predict_dataloader()))
 
 
 def timed(fn, repeats: int) -> float:
@@ -141,7 +143,7 @@ def ddp_scaling(limit: int) -> dict:
         wall = time.perf_counter() - start
         if proc.returncode:
             raise RuntimeError(proc.stderr[-2000:])
-        cell = json.loads(next((results / "tiny" / "cells").glob("*.json")).read_text())
+        cell = json.loads(next((results / "shapes" / "cells").glob("*.json")).read_text())
         out[devices] = {"wall": wall, "img_s": limit / wall, "compute_img_s": devices / cell["seconds_per_image"],
                         "metrics": cell["metrics"]}
     return out
@@ -157,20 +159,45 @@ def mask_timings() -> str:
     return buf.getvalue()
 
 
+def per_cell_section(before: Path | None) -> list[str]:
+    """Fixed per-cell cost of a mean_fill cell by phase (benchmarks/perf_cell.py), this tree and optionally an
+    older checkout, measured in this run."""
+    sys.path.insert(0, str(ROOT))
+    import perf_cell
+
+    columns = {}
+    if before is not None:
+        columns["before"] = perf_cell.measured_in(before.resolve(), 4, 16, False)
+    columns["now"] = perf_cell.measured_in(ROOT.parent, 4, 16, False)
+    lines = ["", "## Fixed per-cell cost (a `mean_fill` cell: 16 shapes images, the default metrics)", "",
+             "A mean_fill cell computes nothing, so its time is the harness's. Four cells in one sweep; the first "
+             "pays the once-per-sweep costs (reference features, metric networks). `predict` holds the Inception "
+             "and LPIPS passes over the 16 outputs, a per-image cost.", "", perf_cell.table(columns)]
+    if "before" in columns:
+        old, new = columns["before"]["whole cell"][1], columns["now"]["whole cell"][1]
+        lines += ["", f"Later cells: {old:.2f} s before → {new:.2f} s now ({old / new:.1f}× less). Before: FID's trace "
+                  "term by a general 2048² eigensolver per cell, FID and KID each running Inception over the same "
+                  "outputs, LPIPS built per cell. Now: the symmetric / Gram form with the reference Σ^½ cached, one "
+                  "shared Inception pass, metric networks built once per process."]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats and images (a smoke run of the script)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a checkout of an older commit: its fixed per-cell cost is measured beside this one's")
     args = parser.parse_args()
     repeats = 1 if args.quick else 2
     lines = ["# Performance (`make perf`)", "",
              f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads; "
              f"{time.strftime('%Y-%m-%d')}. GPU numbers: pending (no GPU was lent to this run).", "",
-             "## Harness overhead and cost (tiny dataset, batch 8, 64², `wide` masks)", "",
+             "## Harness overhead and cost (the default benchmark's configs, shapes, batch 8, 64², `wide` masks)", "",
              "ratio = seconds per image of `run_inpaint` ÷ Σ calls × bare forward of the same network on the same "
              "inputs (target ≤ 1.05). `calls` are counted by forward hooks and must equal the reported NFE.", "",
              "| row | NFE | calls | s / image | floor s / image | ratio |", "|---|---|---|---|---|---|"]
     rows = {}
-    for name, config in tiny_rows():
+    for name, config in default_rows():
         from inpaint_bench import methods
 
         if not networks(methods.build(name, **config)):
@@ -180,7 +207,7 @@ def main() -> None:
         print(r, flush=True)
         lines.append(f"| {r['row']} | {r['nfe']} | {r['hooked_calls']} | {r['s_per_image']:.4f} | "
                      f"{r['floor_per_image']:.4f} | {r['ratio']:.3f} |")
-    lines += ["", "IS-Diff vs its base (same step budget, tiny config):", ""]
+    lines += ["", "IS-Diff vs its base (same step budget, default config):", ""]
     for isdiff, base in (("isdiff_repaint", "repaint"), ("isdiff_ddnm", "ddnm")):
         if isdiff in rows and base in rows:
             a, b = rows[isdiff], rows[base]
@@ -193,6 +220,7 @@ def main() -> None:
               f"{m['cleanfid_img_s']:.2f} img/s with the same network → ratio {m['ratio']:.2f} (target ≥ 1.0); "
               f"max |feature difference| {m['max_feature_diff']:.2e}. Reference statistics are cached per "
               "(dataset, split, size, mode) and reused by every cell."]
+    lines += per_cell_section(args.before)
     d = ddp_scaling(8 if args.quick else 32)
     print(d, flush=True)
     same = d[1]["metrics"] == d[2]["metrics"]

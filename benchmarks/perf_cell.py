@@ -6,7 +6,7 @@ mean_fill cells (seeds 0…K−1, `shapes`, `--limit` images, the default benchm
 runs anywhere) and times each phase by wrapping the function that does it. Printed as a Markdown table; the first
 cell is shown apart (it pays the once-per-sweep costs).
 
-Run: .venv/bin/python benchmarks/perf_cell.py [--cells 4] [--limit 16] [--wandb]
+Run: .venv/bin/python benchmarks/perf_cell.py [--cells 4] [--limit 16] [--wandb] [--before OLD_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -92,31 +92,68 @@ def measure(cells: int, limit: int, wandb: bool) -> tuple[list[float], dict]:
     return walls, spent
 
 
-def table(walls: list[float], spent: dict) -> str:
+def phase_means(walls: list[float], spent: dict) -> dict[str, tuple[float, float]]:
+    """label → (first cell s, mean of the later cells s), plus the rest of the cell and the whole cell."""
     labels = list(dict.fromkeys(label for label, _, _ in PHASES))
     later = range(1, len(walls))
-    rows = ["| phase | first cell s | later cells s (mean) |", "|---|---|---|"]
-    for label in labels:
-        first = spent[(0, label)]
-        rest = sum(spent[(i, label)] for i in later) / max(len(later), 1)
-        rows.append(f"| {label} | {first:.3f} | {rest:.3f} |")
-    other_first = walls[0] - sum(spent[(0, label)] for label in labels)
-    other_rest = sum(walls[i] - sum(spent[(i, label)] for label in labels) for i in later) / max(len(later), 1)
-    rows.append(f"| other (store checks, summary) | {other_first:.3f} | {other_rest:.3f} |")
-    rest_wall = sum(walls[1:]) / max(len(later), 1)
-    rows.append(f"| **whole cell** | **{walls[0]:.3f}** | **{rest_wall:.3f}** |")
+
+    def mean_later(value) -> float:
+        return sum(value(i) for i in later) / max(len(later), 1)
+
+    out = {label: (spent[(0, label)], mean_later(lambda i, lb=label: spent[(i, lb)])) for label in labels}
+    rest = {i: walls[i] - sum(spent[(i, label)] for label in labels) for i in range(len(walls))}
+    out["other (store checks, summary)"] = (rest[0], mean_later(lambda i: rest[i]))
+    out["whole cell"] = (walls[0], mean_later(lambda i: walls[i]))
+    return out
+
+
+def measured_in(checkout: Path, cells: int, limit: int, wandb: bool) -> dict:
+    """Run the measurement with the suite of `checkout` (e.g. a worktree of an older commit) in a subprocess."""
+    import json
+    import subprocess
+    import sys
+
+    args = [sys.executable, str(Path(__file__).resolve()), "--json", "--cells", str(cells), "--limit", str(limit)]
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    done = subprocess.run(args + (["--wandb"] if wandb else []), cwd=checkout, env=env, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(columns: dict[str, dict]) -> str:
+    """Markdown: one row per phase, (first, later) seconds per measured suite."""
+    head = " | ".join(f"{name}: first cell s | {name}: later cells s" for name in columns)
+    rows = [f"| phase | {head} |", "|---" * (1 + 2 * len(columns)) + "|"]
+    for label in next(iter(columns.values())):
+        values = " | ".join(f"{c[label][0]:.3f} | {c[label][1]:.3f}" for c in columns.values())
+        rows.append(f"| {label} | {values} |")
     return "\n".join(rows)
 
 
 def main() -> None:
+    import json
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=4)
     parser.add_argument("--limit", type=int, default=16)
     parser.add_argument("--wandb", action="store_true", help="with the W&B logger (offline)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a checkout of an older commit (git worktree add DIR COMMIT): measured first, same run")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     a = parser.parse_args()
-    walls, spent = measure(a.cells, a.limit, a.wandb)
-    print(f"mean_fill cells on shapes, {a.limit} images each, W&B {'offline' if a.wandb else 'off'}:\n")
-    print(table(walls, spent))
+    if a.json:
+        print(json.dumps(phase_means(*measure(a.cells, a.limit, a.wandb))))
+        return
+    columns = {}
+    if a.before is not None:
+        columns["before"] = measured_in(a.before.resolve(), a.cells, a.limit, a.wandb)
+    columns["now"] = measured_in(Path(__file__).resolve().parents[1], a.cells, a.limit, a.wandb)
+    print(f"mean_fill cells on shapes, {a.limit} images each, {a.cells} cells in one sweep, "
+          f"W&B {'offline' if a.wandb else 'off'}:\n")
+    print(table(columns))
+    if "before" in columns:
+        before, now = columns["before"]["whole cell"][1], columns["now"]["whole cell"][1]
+        print(f"\nlater cells: {before:.2f} s → {now:.2f} s ({before / now:.1f}× less fixed cost per cell)")
 
 
 if __name__ == "__main__":

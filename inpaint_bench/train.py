@@ -48,7 +48,7 @@ def checked_resume(path: Path) -> str:
     return str(path)
 
 
-def train(method: str, dataset: str = "tiny", mask: str | None = None, max_steps: int = 1000, batch_size: int = 16,
+def train(method: str, dataset: str = "shapes", mask: str | None = None, max_steps: int = 1000, batch_size: int = 16,
           out: Path = Path("runs/train"), seed: int = 0, resume: bool = False, wandb: bool = False,
           accelerator: str = "auto", devices="auto", export_tiny: bool = False, lr: float | None = None,
           data_root: str | None = None, init: str | None = None, method_config: dict | None = None):
@@ -157,7 +157,7 @@ def export(model, method: str, out: Path, export_tiny: bool, meta: dict) -> Path
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a method through the Lightning Trainer and export safetensors")
     p.add_argument("method", choices=TRAINABLE)
-    p.add_argument("--dataset", default="tiny")
+    p.add_argument("--dataset", default="shapes")
     p.add_argument("--data-root", default=None)
     p.add_argument("--mask", default=None, help="a mask name, a comma list of names (e.g. center,wide: those types in turn), or "
                    "'mixed' (box + irregular types in turn); "

@@ -19,8 +19,9 @@ UNDERTRAINED = {"irsde", "strdiffusion"}
 ROWS = sorted(LEARNED | {"telea", "navier_stokes", "mean_fill"})
 
 
-def tiny_batch(n=4, mask="center"):
-    return next(iter(build_datamodule("tiny", mask=mask, batch_size=n).predict_dataloader()))
+def default_batch(n=4, mask="center"):
+    """Test scenes of the default dataset (shapes), the one the shipped checkpoints are trained on."""
+    return next(iter(build_datamodule("shapes", mask=mask, batch_size=n).predict_dataloader()))
 
 
 def test_the_registry_holds_every_row():
@@ -29,10 +30,10 @@ def test_the_registry_holds_every_row():
 
 
 @pytest.mark.parametrize("name", ROWS)
-def test_method_inpaints_the_tiny_dataset_from_its_shipped_default(name):
+def test_method_inpaints_the_default_dataset_from_its_shipped_default(name):
     torch.manual_seed(0)
     method = methods.build(name, **FAST.get(name, {}))
-    b = tiny_batch()
+    b = default_batch()
     out, drift = run_inpaint(method, b["image"], b["mask"], sample_generators(0, b["key"]))
     hole = b["mask"].expand_as(out).bool()
     error = (out - b["image"])[hole].abs().mean().item()
@@ -68,7 +69,7 @@ def trained_loss_ratio(name, b) -> float:
 @pytest.mark.parametrize("name", sorted(LEARNED))
 def test_full_official_defaults_run(name):
     method = methods.build(name)
-    b = tiny_batch(1)
+    b = default_batch(1)
     out, _ = run_inpaint(method, b["image"], b["mask"], sample_generators(0, b["key"]))
     assert torch.isfinite(out).all() and method.nfe > 0
 
@@ -80,7 +81,7 @@ def test_every_shipped_benchmark_sweep_loads_and_names_only_keys_its_methods_acc
     from inpaint_bench.methods.registry import METHODS, config_keys
 
     files = sorted((Path(__file__).parents[1] / "benchmarks").glob("*.yaml"))
-    assert {f.stem for f in files} >= {"tiny", "smoke", "celebahq", "places2", "imagenet"}
+    assert {f.stem for f in files} >= {"shapes", "tiny", "smoke", "celebahq", "places2", "imagenet"}
     for f in files:
         sweep = load_sweep(f)
         for spec in sweep.methods:

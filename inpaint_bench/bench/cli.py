@@ -126,7 +126,8 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=_sweep)
 
     b = sub.add_parser("bench", help="sweep benchmarks/<dataset>.yaml")
-    b.add_argument("--dataset", default="tiny")
+    b.add_argument("--dataset", default="shapes", help="the default benchmark is shapes (procedural); also tiny "
+                   "(photos), celebahq, places2, imagenet")
     b.add_argument("--limit", type=int, default=None)
     b.add_argument("--features", choices=("auto", "trained", "untrained"), default=None)
     _mask_args(b)
@@ -134,7 +135,7 @@ def add_parsers(sub) -> None:
     b.set_defaults(func=_bench)
 
     r = sub.add_parser("run", help="run one cell")
-    r.add_argument("--dataset", default="tiny")
+    r.add_argument("--dataset", default="shapes")
     r.add_argument("--data-root", default=None)
     r.add_argument("--split", default="test")
     r.add_argument("--size", type=int, default=None)
@@ -154,6 +155,6 @@ def add_parsers(sub) -> None:
     r.set_defaults(func=_run)
 
     lb = sub.add_parser("leaderboard", help="rewrite the leaderboard files of a dataset from its results")
-    lb.add_argument("--dataset", default="tiny")
+    lb.add_argument("--dataset", default="shapes")
     lb.add_argument("--results", type=Path, default=Path("results"))
     lb.set_defaults(func=_leaderboard)

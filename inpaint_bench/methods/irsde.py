@@ -8,6 +8,7 @@ numbering, which restates IR-SDE, `../shared/papers/001_…`):
   Eq 5  L1 between the network's reverse step and y*  IRSDE.texture_loss
 Defaults from the official inpainting options: T = 100, cosine θ, λ = 30/255, eps = 0.005, μ = the masked image
 with a white hole, y_T = μ + λ·N(0, I), network input (y_t − μ, μ), Adam (0.9, 0.99) lr 1e-4, EMA 0.995.
+`T=None` (the default) takes the T a suite checkpoint was trained with (its metadata), else the official 100.
 The method works in [0, 1] with 1 = keep, as the official code; `to_unit` / `from_unit` convert in one place.
 """
 
@@ -48,13 +49,24 @@ def l1_weighted(pred, target, keep, hole_weight: float = 1.0) -> torch.Tensor:
     return (weight * (pred - target).abs()).mean()
 
 
-def check_trained_T(path, T: int) -> None:
-    """A network trained on one discretisation cannot sample another (IR-SDE has no respacing): refuse early."""
+OFFICIAL_T = 100  # IR-SDE's inpainting yml; StrDiffusion's Places2 test uses 100 as well (400 in training)
+
+
+def trained_T(path) -> int | None:
+    """The T a suite checkpoint was trained with (its metadata), None for files without it (official ones)."""
     from ..nets.checkpoints import safetensors_metadata
 
-    if path is not None and str(path).endswith(".safetensors"):
-        trained = safetensors_metadata(path).get("T")
-        if trained is not None and int(trained) != T:
+    if path is None or not str(path).endswith(".safetensors"):
+        return None
+    trained = safetensors_metadata(path).get("T")
+    return None if trained is None else int(trained)
+
+
+def check_trained_T(path, T: int) -> None:
+    """A network trained on one discretisation cannot sample another (IR-SDE has no respacing): refuse early."""
+    if path is not None:
+        trained = trained_T(path)
+        if trained is not None and trained != T:
             raise ValueError(f"{path} was trained with T = {trained}; this method was built with T = {T}. "
                              f"Pass T={trained} (IR-SDE/StrDiffusion networks are tied to their T).")
 
@@ -67,13 +79,14 @@ class MeanRevertingMethod(EMATrained, InpaintMethod):
     official_net = IRUNetConfig.official_irsde()
     tiny_net = TINY_NET
 
-    def __init__(self, checkpoint="tiny", net: dict | None = None, T: int = 100, schedule: str = "cosine",
+    def __init__(self, checkpoint="tiny", net: dict | None = None, T: int | None = None, schedule: str = "cosine",
                  max_sigma: float = LAMBDA_INPAINT, eps: float = 0.005, use_ema: bool = True, lr: float = 1e-4,
                  ema_decay: float = 0.995, lr_steps: tuple[int, ...] = (200_000, 400_000, 600_000),
                  lr_gamma: float = 0.5):
         super().__init__()
         self.save_hyperparameters()
         path = resolve_checkpoint(checkpoint, self.tiny_name)
+        T = T if T is not None else (trained_T(path) or OFFICIAL_T)  # None: the checkpoint's own T
         check_trained_T(path, T)
         config = net or (self.tiny_net if path is None else None)
         self.net = load_network(ConditionalUNet, IRUNetConfig, path, config, self.official_net)

@@ -120,7 +120,7 @@ class StrDiffusion(MeanRevertingMethod):
     tiny_net = TINY_TEXTURE
 
     def __init__(self, checkpoint="tiny", structure_checkpoint="tiny", discriminator_checkpoint="tiny",
-                 structure_net: dict | None = None, discriminator_net: dict | None = None, T: int = 100,
+                 structure_net: dict | None = None, discriminator_net: dict | None = None, T: int | None = None,
                  target: str = "eq24", canny_sigma: float = 3.0, canny_sigma_test: float = 2.0,
                  resampling: bool = True, accept: str = "official", early_stage: float = 0.4,
                  jump: int | None = None, re: int | None = None, u_max: int | None = None,
@@ -128,6 +128,7 @@ class StrDiffusion(MeanRevertingMethod):
                  lambda_tri: float = 1.0, triplet_margin: float = 1.0, **sde_kwargs):
         super().__init__(checkpoint=checkpoint, T=T, **sde_kwargs)
         self.save_hyperparameters()
+        T = self.sde.T  # None above: the texture checkpoint's T
         if target not in ("eq24", "eq4"):
             raise ValueError(f"target must be 'eq24' (paper) or 'eq4' (official training code), got {target!r}")
         if accept not in ("official", "paper"):

@@ -1,0 +1,54 @@
+"""The default benchmark (issue 19): `shapes`, every row, the shipped checkpoints trained on it."""
+
+import json
+
+import pytest
+
+from inpaint_bench import methods
+from inpaint_bench.config import load_sweep
+from inpaint_bench.paths import REPO_DIR
+
+
+def test_make_bench_defaults_to_shapes_and_its_sweep_has_every_row_and_both_masks():
+    from inpaint_bench.cli import build_parser
+
+    args = build_parser().parse_args(["bench"])
+    assert args.dataset == "shapes"
+    sweep = load_sweep(REPO_DIR / "benchmarks" / "shapes.yaml")
+    assert sweep.datasets == ("shapes",) and sweep.masks == ("center", "wide")
+    rows = {m.name for m in sweep.methods}
+    assert rows == {n for n in methods.names() if not n.startswith("test_")}
+
+
+def test_shipped_checkpoints_say_they_were_trained_on_shapes():
+    from inpaint_bench.methods.training import CHECKPOINT_DIR
+    from inpaint_bench.nets.checkpoints import safetensors_metadata
+
+    manifest = json.loads((CHECKPOINT_DIR / "manifest.json").read_text())
+    for name, entry in manifest.items():
+        meta = safetensors_metadata(CHECKPOINT_DIR / entry["file"])
+        if name.endswith(("_gradient", "_discriminator", "_structure")):
+            continue  # auxiliary networks carry their own network config only
+        assert meta.get("dataset") == "shapes", (name, meta.get("dataset"))
+
+
+def test_mean_reverting_methods_take_T_from_their_checkpoint_unless_told():
+    from inpaint_bench.methods.training import tiny_checkpoint
+    from inpaint_bench.nets.checkpoints import safetensors_metadata
+
+    trained = int(safetensors_metadata(tiny_checkpoint("strdiffusion"))["T"])
+    assert methods.build("strdiffusion").sde.T == trained
+    other = 100 if trained != 100 else 50
+    with pytest.raises(ValueError, match=f"trained with T = {trained}"):
+        methods.build("strdiffusion", T=other)
+    assert methods.build("irsde", checkpoint=None).sde.T == 100  # untrained: the official T
+
+
+def test_training_masks_take_a_comma_list_and_refuse_unknown_names():
+    from inpaint_bench.masks import MaskError
+    from inpaint_bench.train import TRAIN_MASKS, train_masks
+
+    assert train_masks("center,wide") == ("center", "wide")
+    assert train_masks("mixed") == TRAIN_MASKS
+    with pytest.raises(MaskError, match="bogus"):
+        train_masks("center,bogus")
