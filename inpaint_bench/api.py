@@ -1,7 +1,7 @@
 """`inpaint_bench.evaluate(...)`: run a small sweep from Python and get its cells as a pandas DataFrame.
 
     import inpaint_bench as ib
-    df = ib.evaluate(["telea", {"name": "i2sb", "config": {"nfe": 20}}], dataset="tiny", masks=["center", "wide"],
+    df = ib.evaluate(["telea", {"name": "i2sb", "config": {"nfe": 10}}], dataset="shapes", masks=["center", "wide"],
                      metrics=["psnr", "ssim", "psnr_hole"], limit=8)
     df.pivot_table(index="method", columns="mask", values="psnr")
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def evaluate(methods, dataset: str = "tiny", masks=("center",), metrics=("psnr", "ssim"), seeds=(0,),
+def evaluate(methods, dataset: str = "shapes", masks=("center",), metrics=("psnr", "ssim"), seeds=(0,),
              results: str | Path = "results", accelerator: str = "auto", devices=1, progress: bool = False, **protocol):
     import pandas as pd
 

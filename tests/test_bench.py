@@ -162,8 +162,8 @@ def test_two_ddp_processes_equal_one(tmp_path):
     two = subprocess.run(_cli(*common, "--results", str(tmp_path / "two"), "--devices", "2", "--strategy", "ddp",
                               "--batch-size", "2"), capture_output=True, text=True, timeout=600)
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
-    a = json.loads(next((tmp_path / "one" / "tiny" / "cells").glob("*.json")).read_text())
-    b = json.loads(next((tmp_path / "two" / "tiny" / "cells").glob("*.json")).read_text())
+    a = json.loads(next((tmp_path / "one" / "shapes" / "cells").glob("*.json")).read_text())
+    b = json.loads(next((tmp_path / "two" / "shapes" / "cells").glob("*.json")).read_text())
     assert a["n_images"] == b["n_images"] == 5 and b["devices"] == 2
     assert a["metrics"]["psnr"] == b["metrics"]["psnr"] and a["metrics"]["ssim"] == b["metrics"]["ssim"]
     for k in ("lpips", "fid"):
@@ -237,8 +237,8 @@ def test_learned_method_with_two_ddp_processes_is_bit_identical_at_a_fixed_threa
     two = subprocess.run(_cli(*common, "--results", str(tmp_path / "two"), "--devices", "2", "--strategy", "ddp"),
                          capture_output=True, text=True, timeout=600, env=env)
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
-    a = json.loads(next((tmp_path / "one" / "tiny" / "cells").glob("*.json")).read_text())
-    b = json.loads(next((tmp_path / "two" / "tiny" / "cells").glob("*.json")).read_text())
+    a = json.loads(next((tmp_path / "one" / "shapes" / "cells").glob("*.json")).read_text())
+    b = json.loads(next((tmp_path / "two" / "shapes" / "cells").glob("*.json")).read_text())
     assert b["devices"] == 2 and a["metrics"] == b["metrics"]  # exact, every digit
 
 

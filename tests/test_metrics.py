@@ -112,6 +112,10 @@ def test_fid_and_kid_share_one_inception_pass_per_batch_but_never_stale_features
         other = images(4, seed=2)
         suite.update(other, target, mask, torch.arange(8, 12))
         assert calls == [4, 4, 4]
+        fid = FID(untrained=True, reference=ref)
+        fid.update(other, target, mask, torch.arange(4))
+        fid.update(other, target, mask, torch.arange(4))  # outside a suite update: no sharing
+        assert calls == [4, 4, 4, 4, 4]
         rows = suite.metrics["kid"].rows
         assert not torch.equal(rows[0], rows[1]) and not torch.equal(rows[1], rows[2])
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import weakref
 from functools import lru_cache
 
 import numpy as np
@@ -42,7 +41,18 @@ def numpy_seed(seed: int):
         np.random.set_state(state)
 
 
-_RECENT_FEATURES: dict = {}  # (mode, untrained) → the last two (weak ref to the images, their version, features)
+_SHARED: list[dict] = []  # open sharing scopes: (mode, untrained, id(images)) → (images, features)
+
+
+@contextlib.contextmanager
+def shared_features():
+    """A scope (one `MetricSuite.update`, where no metric changes its inputs) in which FID and KID compute the
+    Inception features of each batch once; outside it every update computes its own."""
+    _SHARED.append({})
+    try:
+        yield
+    finally:
+        _SHARED.pop()
 
 
 class _ReferencedFeatures(PerImageMetric):
@@ -62,14 +72,13 @@ class _ReferencedFeatures(PerImageMetric):
         self.add_state("ref_index", default=[], dist_reduce_fx="cat")
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
-        """The batch's features, computed once for FID and KID of the same update (the last batch is kept,
-        matched by identity and version of the very tensor, so other pixels can never reuse it)."""
-        recent = _RECENT_FEATURES.setdefault((self.mode, self.untrained), [])
-        for ref, version, features in recent:
-            if ref() is images and version == images._version:
-                return features
+        """The batch's features; inside `shared_features()` (one suite update) computed once for FID and KID."""
+        key = (self.mode, self.untrained, id(images))
+        if _SHARED and key in _SHARED[-1]:
+            return _SHARED[-1][key][1]
         features = feature_extractor(self.mode, self.untrained).to(images.device)(images)
-        recent[:] = [*recent[-1:], (weakref.ref(images), images._version, features)]  # outputs and targets
+        if _SHARED:
+            _SHARED[-1][key] = (images, features)  # holding the tensor keeps its id from being reused meanwhile
         return features
 
     def update(self, pred, target, mask, index, label=None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .base import MeanPerImage
+from .distribution import shared_features
 from .inception import UNTRAINED
 
 METRIC_NAMES = ("fid", "kid", "is", "lpips", "psnr", "ssim", "psnr_hole", "ssim_hole", "ca")
@@ -58,8 +59,9 @@ class MetricSuite(torch.nn.Module):
     def update(self, pred, target, mask, index, label=None) -> None:
         if self.quantize == "floor":  # the metrics round to uint8; on floor levels rounding is the identity
             pred, target = floor_levels(pred), floor_levels(target)
-        for metric in self.metrics.values():
-            metric.update(pred, target, mask, index, label)
+        with shared_features():  # FID and KID share one Inception pass over the batch
+            for metric in self.metrics.values():
+                metric.update(pred, target, mask, index, label)
 
     def compute(self) -> dict[str, float]:
         return {n: float(m.compute()) for n, m in self.metrics.items()}
