@@ -96,7 +96,8 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
 
         loggers.append(WandbLogger(project=wandb_log.project(), entity=wandb_log.entity(), name=f"train-{method}",
                                    save_dir=str(out), offline=wandb_log.mode() == "offline", mode=wandb_log.mode()))
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4))
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4),
+                           enable_version_counter=False)  # a resumed run rewrites last.ckpt, never last-v1.ckpt
     optimizer_steps = OPTIMIZER_STEPS.get(method, 1)
     trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices, logger=loggers,
                         callbacks=[ckpt], enable_model_summary=False, log_every_n_steps=10, deterministic=False)

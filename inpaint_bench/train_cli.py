@@ -45,19 +45,20 @@ class TrainCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         from lightning.pytorch.callbacks import ModelCheckpoint
 
-        from .train import PER_MASK, TRAIN_MASKS
+        from .train import PER_MASK, train_masks
 
         opts = self.config["train"]
         method = method_name(self.model)
         mask = opts.mask
         if mask is None and method in PER_MASK:
             raise ValueError(f"{method} is trained one model per mask type: set train.mask (e.g. center) or mixed")
-        self.model.train_masks = TRAIN_MASKS if mask in (None, "mixed") else (mask,)
+        self.model.train_masks = train_masks(mask or "mixed")
         out = Path(opts.out) / method
         every = max(1, (self.config["trainer"].get("max_steps") or 1000) // 4)
         self.trainer_defaults = {**self.trainer_defaults,
                                  "callbacks": [ModelCheckpoint(dirpath=out / "checkpoints", save_last=True,
-                                                               every_n_train_steps=every)]}
+                                                               every_n_train_steps=every,
+                                                               enable_version_counter=False)]}
         if self.config["trainer"].get("logger") is None:
             kwargs["logger"] = self._loggers(out, method, opts.wandb)
         return super().instantiate_trainer(**kwargs)

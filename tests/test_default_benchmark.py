@@ -52,3 +52,23 @@ def test_training_masks_take_a_comma_list_and_refuse_unknown_names():
     assert train_masks("mixed") == TRAIN_MASKS
     with pytest.raises(MaskError, match="bogus"):
         train_masks("center,bogus")
+
+
+def test_a_resumed_run_continues_from_and_rewrites_last_ckpt(tmp_path):
+    """`make tiny-checkpoints` resumes I²SB once: the resumed run must start at the saved step and leave its own
+    state in last.ckpt (not in a last-v1.ckpt that the next --resume would not read)."""
+    import torch
+
+    from inpaint_bench.train import lightning_checkpoint_types, train
+
+    common = dict(dataset="shapes", mask="center,wide", batch_size=2, out=tmp_path, accelerator="cpu", devices=1)
+    train("i2sb", max_steps=2, **common)
+    train("i2sb", max_steps=4, resume=True, **common)
+    folder = tmp_path / "i2sb" / "checkpoints"
+    assert sorted(p.name for p in folder.glob("last*.ckpt")) == ["last.ckpt"]
+    with lightning_checkpoint_types():
+        state = torch.load(folder / "last.ckpt", map_location="cpu", weights_only=True)
+    assert state["global_step"] == 4
+    logged = sorted(int(line.split(",")[1]) for p in folder.parent.glob("logs/version_*/metrics.csv")
+                    for line in p.read_text().splitlines()[1:])
+    assert logged == sorted(set(logged))  # no step trained twice
