@@ -1,5 +1,5 @@
 """`make smoke`'s end-to-end check that training and sampling agree: the shipped tiny I²SB checkpoint, sampled with
-the default benchmark's configuration on a handful of `shapes` test scenes (every mask of benchmarks/shapes.yaml),
+its first configuration in the default benchmark (NFE 1) on a handful of `shapes` test scenes (every mask of benchmarks/shapes.yaml),
 must beat each `--must-beat` row on hole PSNR; the `--compare` rows are reported beside it.
 
 A checkpoint trained with a broken loss, a sampler that disagrees with the training parameterisation, or a mask
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent
 
 
 def default_row(method: str, sweep):
-    """The method's entry in the default benchmark (its configuration there, e.g. the NFE)."""
+    """The method's first entry in the default benchmark (its configuration there, e.g. the NFE)."""
     rows = [m for m in sweep.methods if m.name == method]
     if not rows:
         raise SystemExit(f"{method} is not a row of benchmarks/shapes.yaml")

@@ -133,6 +133,8 @@ def fit(trainer, model, dm, last: Path, resume: bool) -> None:
     resume_from = checked_resume(last) if resume and last.exists() else None
     with lightning_checkpoint_types():
         trainer.fit(model, datamodule=dm, ckpt_path=resume_from, weights_only=True)
+    if trainer.global_step > 0:  # also a resume that had no step left: the checkpoint's EMA is the trained one
+        model._ema_updated = True
 
 
 def export(model, method: str, out: Path, export_tiny: bool, meta: dict) -> Path:

@@ -61,14 +61,23 @@ def test_a_resumed_run_continues_from_and_rewrites_last_ckpt(tmp_path):
 
     from inpaint_bench.train import lightning_checkpoint_types, train
 
-    common = dict(dataset="shapes", mask="center,wide", batch_size=2, out=tmp_path, accelerator="cpu", devices=1)
+    common = dict(dataset="shapes", mask="center,wide", batch_size=2, out=tmp_path, accelerator="cpu", devices=1,
+                  lr=1e-2)  # large steps: the raw weights move away from their EMA
+    from inpaint_bench.nets.checkpoints import read_state
+
     train("i2sb", max_steps=2, **common)
     train("i2sb", max_steps=4, resume=True, **common)
+    again = train("i2sb", max_steps=4, resume=True, **common)  # nothing left to train: exports the saved EMA
     folder = tmp_path / "i2sb" / "checkpoints"
     assert sorted(p.name for p in folder.glob("last*.ckpt")) == ["last.ckpt"]
     with lightning_checkpoint_types():
         state = torch.load(folder / "last.ckpt", map_location="cpu", weights_only=True)
     assert state["global_step"] == 4
+    ema = {k.removeprefix("ema.module."): v for k, v in state["state_dict"].items() if k.startswith("ema.module.")}
+    exported = read_state(again)
+    assert all(torch.allclose(exported[k].float(), ema[k].float(), atol=1e-3) for k in exported)
+    raw = {k.removeprefix("net."): v for k, v in state["state_dict"].items() if k.startswith("net.")}
+    assert not all(torch.allclose(exported[k].float(), raw[k].float(), atol=1e-3) for k in exported)
     logged = sorted(int(line.split(",")[1]) for p in folder.parent.glob("logs/version_*/metrics.csv")
                     for line in p.read_text().splitlines()[1:])
     assert logged == sorted(set(logged))  # no step trained twice
