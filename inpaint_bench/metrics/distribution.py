@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -104,19 +103,20 @@ class _ReferencedFeatures(PerImageMetric):
         return rows.cpu().numpy(), ref[keep].cpu().numpy()
 
 
-@lru_cache(maxsize=4)
-def _psd_sqrt_cached(digest: str, sigma_bytes: bytes, d: int) -> np.ndarray:
-    sigma = np.frombuffer(sigma_bytes, dtype=np.float64).reshape(d, d)
-    w, v = np.linalg.eigh((sigma + sigma.T) / 2)
-    return (v * np.sqrt(w.clip(min=0))) @ v.T
+_ROOTS: dict[str, np.ndarray] = {}  # content digest of Σ → Σ^½ (the few references of a sweep)
 
 
 def psd_sqrt(sigma: np.ndarray) -> np.ndarray:
     """Σ^½ of a covariance (symmetric PSD) by its eigendecomposition, cached by content: a sweep's reference
     covariance is factored once, not once per cell."""
     sigma = np.ascontiguousarray(sigma, dtype=np.float64)
-    data = sigma.tobytes()
-    return _psd_sqrt_cached(hashlib.blake2b(data, digest_size=16).hexdigest(), data, len(sigma))
+    digest = hashlib.blake2b(sigma.tobytes(), digest_size=16).hexdigest()
+    if digest not in _ROOTS:
+        w, v = np.linalg.eigh((sigma + sigma.T) / 2)
+        if len(_ROOTS) >= 4:
+            _ROOTS.pop(next(iter(_ROOTS)))
+        _ROOTS[digest] = (v * np.sqrt(w.clip(min=0))) @ v.T
+    return _ROOTS[digest]
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
