@@ -32,7 +32,7 @@ masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them b
 	$(BIN)/inpaint-bench masks build
 
 TRAIN := $(BIN)/inpaint-bench train --dataset shapes --batch-size 8 --seed 0 --out runs/tiny
-tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on shapes (CPU, ≈ 2 h; docs/tiny_checkpoints.md)
+tiny-checkpoints: $(STAMP)  ## retrain the shipped tiny checkpoints on shapes (CPU; budgets in docs/tiny_checkpoints.md)
 	@# one model over the default benchmark's two mask types (the official I²SB runs train one per mask type)
 	$(TRAIN) i2sb --mask center,wide --lr 5e-4 --max-steps 1500
 	$(TRAIN) asyncdsb --mask center,wide --lr 5e-4 --max-steps 500 --init runs/tiny/i2sb/i2sb.safetensors --export-tiny

@@ -1,6 +1,6 @@
 """`make smoke`'s end-to-end check that training and sampling agree: the shipped tiny I²SB checkpoint, sampled with
-its first configuration in the default benchmark (NFE 1) on a handful of `shapes` test scenes (every mask of benchmarks/shapes.yaml),
-must beat each `--must-beat` row on hole PSNR; the `--compare` rows are reported beside it.
+its first configuration in the default benchmark (NFE 1) on a handful of `shapes` test scenes, for every mask of
+benchmarks/shapes.yaml, must beat each `--must-beat` row on hole PSNR; the `--compare` rows are reported beside it.
 
 A checkpoint trained with a broken loss, a sampler that disagrees with the training parameterisation, or a mask
 convention flipped between the two falls below a per-channel mean fill. The issue's goal is to beat OpenCV's Telea;
