@@ -33,9 +33,9 @@ def compare(method: str = "i2sb", baselines: tuple[str, ...] = ("mean_fill", "te
             images: int = 8, override: dict | None = None) -> list[dict]:
     """Run `method` (its default-benchmark config) and the `baselines` on the first `images` test images of every
     mask of the default benchmark; one row per mask with every number."""
+    from inpaint_bench.bench.config import MethodSpec, load_sweep
     from inpaint_bench.bench.runner import TrainerOptions, run_sweep
     from inpaint_bench.bench.store import ResultStore
-    from inpaint_bench.config import MethodSpec, load_sweep
 
     sweep = load_sweep(ROOT / "shapes.yaml")
     row = default_row(method, sweep)

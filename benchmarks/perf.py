@@ -98,8 +98,8 @@ def metric_throughput() -> dict:
     import numpy as np
     from cleanfid import fid
 
-    from inpaint_bench import paths
     from inpaint_bench.data.images import load_rgb, to_tensor
+    from inpaint_bench.files import paths
     from inpaint_bench.metrics.inception import InceptionFeatures
 
     folder = paths.ASSETS_DIR / "tiny" / "test"

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PHASES = [  # (label, module path, attribute): the function whose time is that phase's
-    ("data module", "inpaint_bench.bench.runner", "_datamodule"),
+    ("data module", "inpaint_bench.bench.runner", "cell_datamodule"),
     ("method", "inpaint_bench.methods", "build"),
     ("reference features", "inpaint_bench.bench.runner", "_reference"),
     ("metric networks", "inpaint_bench.metrics", "MetricSuite"),
@@ -63,8 +63,8 @@ def timing(spent: dict, current: list):
 
 def measure(cells: int, limit: int, wandb: bool) -> tuple[list[float], dict]:
     from inpaint_bench.bench import runner
+    from inpaint_bench.bench.config import MethodSpec, Protocol, SweepConfig
     from inpaint_bench.bench.store import ResultStore
-    from inpaint_bench.config import MethodSpec, Protocol, SweepConfig
 
     sweep = SweepConfig(name="perf-cell", datasets=("shapes",), masks=("center",), methods=(MethodSpec("mean_fill"),),
                         seeds=tuple(range(cells)), batch_size=16, grid_images=4,

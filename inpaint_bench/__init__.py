@@ -3,7 +3,7 @@
 Importing the package is cheap: torch, Lightning and the metric libraries load only when a submodule needs them.
 """
 
-__version__ = "0.1.0"
+from .files.provenance import VERSION as __version__  # noqa: F401  (the package version)
 
 
 def evaluate(*args, **kwargs):

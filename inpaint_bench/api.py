@@ -19,9 +19,7 @@ def evaluate(methods, dataset: str = "shapes", masks=("center",), metrics=("psnr
              results: str | Path = "results", accelerator: str = "auto", devices=1, progress: bool = False, **protocol):
     import pandas as pd
 
-    from .bench.runner import TrainerOptions, run_sweep
-    from .bench.store import ResultStore
-    from .config import (
+    from .bench.config import (
         Protocol,
         SweepConfig,
         _method,
@@ -30,6 +28,8 @@ def evaluate(methods, dataset: str = "shapes", masks=("center",), metrics=("psnr
         validate_protocol,
         validate_sweep,
     )
+    from .bench.runner import TrainerOptions, run_sweep
+    from .bench.store import ResultStore
 
     proto = Protocol(**_strict(Protocol, {"metrics": list(metrics), **protocol}, "evaluate()"))
     validate_protocol(proto)

@@ -15,9 +15,9 @@ import pytest
 import torch
 import yaml
 
+from inpaint_bench.bench.config import ConfigError, load_sweep
 from inpaint_bench.bench.runner import TrainerOptions, run_sweep
 from inpaint_bench.bench.store import ResultStore
-from inpaint_bench.config import ConfigError, load_sweep
 from inpaint_bench.methods import InpaintMethod
 from inpaint_bench.methods.registry import METHODS
 
@@ -197,7 +197,7 @@ def test_wandb_mode_follows_wandb_mode_then_credentials(tmp_path, monkeypatch):
 
 
 def test_wandb_leaderboard_tables_are_typed_numbers_for_every_protocol():
-    from inpaint_bench.bench.leaderboard import build_boards
+    from inpaint_bench.bench.boards import build_boards
     from inpaint_bench.bench.wandb_log import leaderboard_tables
 
     def result(row, weights):
@@ -267,14 +267,14 @@ def test_cells_write_per_image_rows_and_leaderboards_bin_them_by_hole_ratio(tmp_
 
 
 def test_reported_nvidia_mask_numbers_never_sit_beside_generated_ratio_masks():
-    from inpaint_bench.bench.leaderboard import masks_for_reported
+    from inpaint_bench.bench.boards import masks_for_reported
 
     notes = []
     masks = ["ratio_10_20", "nvidia:/data/nv:ratio_10_20", "nvidia:/data/nv:ratio_20_30"]
     assert masks_for_reported("nvidia:ratio_10_20", masks, notes, "StrDiffusion") == ["nvidia:/data/nv:ratio_10_20"]
     assert "not shown beside the generated ratio_10_20" in notes[0]
     assert masks_for_reported("center", ["center", "wide"], notes, "I2SB") == ["center"]
-    from inpaint_bench.bench.leaderboard import reported_numbers
+    from inpaint_bench.bench.boards import reported_numbers
 
     strd = reported_numbers("places2")["StrDiffusion (reported, StrDiffusion T1)"]
     assert set(strd) == {f"nvidia:ratio_{b}" for b in ("10_20", "20_30", "30_40", "40_50")}
@@ -315,7 +315,7 @@ def test_a_folder_reference_is_used_and_recorded_in_the_cell_and_the_protocol_ca
 
 
 def test_reported_rows_only_join_tables_with_the_papers_protocol():
-    from inpaint_bench.bench.leaderboard import protocol_mismatch, reported_protocol
+    from inpaint_bench.bench.boards import protocol_mismatch, reported_protocol
 
     wanted = reported_protocol("imagenet")
     assert wanted == {"fid_mode": "legacy_pytorch", "reference": "stats"}
@@ -339,7 +339,8 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
     the *second* table sorts that table by that column (the old script indexed headers across all tables)."""
     from py_mini_racer import MiniRacer
 
-    from inpaint_bench.bench.leaderboard import SORT_JS, _html, build_boards
+    from inpaint_bench.bench.boards import build_boards
+    from inpaint_bench.bench.render.html_page import SORT_JS, render_html
 
     def result(row, mask, psnr, fid, untrained=False):
         p = {"dataset": "tiny", "split": "test", "split_checksum": "c", "size": 64, "n_images": 4, "mask": mask,
@@ -353,10 +354,10 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
                result("a", "center", 10.0, 3.0, True), result("b", "center", 30.0, 1.0, True),
                result("c", "center", 25.0, 2.0, True)]
     boards = build_boards(results, "tiny")
-    page = _html(boards, [0], [], [], "t")
+    page = render_html(boards, [0], [], [], [], "t")
     assert "fid [UNTRAINED-FEATURES] ↓" in page and "psnr ↑" in page and "class='scroll'" in page
     untrained_board = next(b for b in boards if b.protocol["feature_weights"] == "UNTRAINED-FEATURES")
-    from inpaint_bench.bench.leaderboard import best
+    from inpaint_bench.bench.boards import best
 
     assert not any(col == "fid" for _, _, col in best(untrained_board))  # never "best" on untrained features
     import re

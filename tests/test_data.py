@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from inpaint_bench import paths
 from inpaint_bench.data import DatasetError, ImageReadError, build_datamodule, load_rgb
 from inpaint_bench.data.tiny import COUNTS, SEEDS, crops, pixel_sha256, source_photos
+from inpaint_bench.files import paths
 
 
 def test_tiny_dataset_matches_its_manifest_and_rebuilds_bit_for_bit():

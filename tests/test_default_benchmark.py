@@ -5,8 +5,8 @@ import json
 import pytest
 
 from inpaint_bench import methods
-from inpaint_bench.config import load_sweep
-from inpaint_bench.paths import REPO_DIR
+from inpaint_bench.bench.config import load_sweep
+from inpaint_bench.files.paths import REPO_DIR
 
 
 def test_make_bench_defaults_to_shapes_and_its_sweep_has_every_row_and_both_masks():
@@ -21,7 +21,7 @@ def test_make_bench_defaults_to_shapes_and_its_sweep_has_every_row_and_both_mask
 
 
 def test_shipped_checkpoints_say_they_were_trained_on_shapes():
-    from inpaint_bench.methods.training import CHECKPOINT_DIR
+    from inpaint_bench.nets.checkpoint_files import CHECKPOINT_DIR
     from inpaint_bench.nets.checkpoints import safetensors_metadata
 
     manifest = json.loads((CHECKPOINT_DIR / "manifest.json").read_text())
@@ -33,7 +33,7 @@ def test_shipped_checkpoints_say_they_were_trained_on_shapes():
 
 
 def test_mean_reverting_methods_take_T_from_their_checkpoint_unless_told():
-    from inpaint_bench.methods.training import tiny_checkpoint
+    from inpaint_bench.nets.checkpoint_files import tiny_checkpoint
     from inpaint_bench.nets.checkpoints import safetensors_metadata
 
     trained = int(safetensors_metadata(tiny_checkpoint("strdiffusion"))["T"])
@@ -45,8 +45,8 @@ def test_mean_reverting_methods_take_T_from_their_checkpoint_unless_told():
 
 
 def test_training_masks_take_a_comma_list_and_refuse_unknown_names():
+    from inpaint_bench.bench.train import TRAIN_MASKS, train_masks
     from inpaint_bench.masks import MaskError
-    from inpaint_bench.train import TRAIN_MASKS, train_masks
 
     assert train_masks("center,wide") == ("center", "wide")
     assert train_masks("mixed") == TRAIN_MASKS
@@ -59,7 +59,7 @@ def test_a_resumed_run_continues_from_and_rewrites_last_ckpt(tmp_path):
     state in last.ckpt (not in a last-v1.ckpt that the next --resume would not read)."""
     import torch
 
-    from inpaint_bench.train import lightning_checkpoint_types, train
+    from inpaint_bench.bench.train import lightning_checkpoint_types, train
 
     common = dict(dataset="shapes", mask="center,wide", batch_size=2, out=tmp_path, accelerator="cpu", devices=1,
                   lr=1e-2)  # large steps: the raw weights move away from their EMA

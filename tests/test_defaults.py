@@ -79,7 +79,7 @@ def test_full_official_defaults_run(name):
 def test_every_shipped_benchmark_sweep_loads_and_names_only_keys_its_methods_accept():
     from pathlib import Path
 
-    from inpaint_bench.config import load_sweep
+    from inpaint_bench.bench.config import load_sweep
     from inpaint_bench.methods.registry import METHODS, config_keys
 
     files = sorted((Path(__file__).parents[1] / "benchmarks").glob("*.yaml"))
@@ -95,7 +95,7 @@ def test_one_row_can_use_a_configuration_per_mask_type(tmp_path):
     import pytest
     import yaml
 
-    from inpaint_bench.config import ConfigError, load_sweep
+    from inpaint_bench.bench.config import ConfigError, load_sweep
 
     base = {"datasets": ["tiny"], "masks": ["center", "wide"], "metrics": ["psnr"]}
     path = tmp_path / "s.yaml"

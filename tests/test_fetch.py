@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from inpaint_bench import weights
-from inpaint_bench.fetch import FetchError, fetch_one
+from inpaint_bench.files import weights
+from inpaint_bench.files.fetch import FetchError, fetch_one
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
@@ -101,7 +101,7 @@ def test_a_404_and_a_manual_source_give_clear_messages(server):
 
 def test_fetch_help_lists_every_file_and_missing_file_messages_name_it(capsys):
     from inpaint_bench.cli import main
-    from inpaint_bench.fetch import catalogue
+    from inpaint_bench.files.fetch import catalogue
 
     with pytest.raises(SystemExit):
         main(["fetch", "--help"])

@@ -96,7 +96,7 @@ def test_isdiff_repaint_on_imagenet_setting_passes_labels_and_counts_classifier_
 
 
 def test_official_layouts_load_class_conditional_adm_and_the_noisy_classifier(tmp_path):
-    from inpaint_bench import weights
+    from inpaint_bench.files import weights
     from inpaint_bench.nets.checkpoints import load_unet
     from inpaint_bench.nets.unet import UNetConfig, UNetModel
 

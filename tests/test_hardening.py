@@ -21,10 +21,10 @@ from PIL import Image
 from test_bench import BASE, QUIET, sweep_file
 
 from inpaint_bench.bench import runner
+from inpaint_bench.bench.config import ConfigError, load_sweep
 from inpaint_bench.bench.runner import TrainerOptions, claim, run_sweep
 from inpaint_bench.bench.store import ResultsFolderError, ResultStore
 from inpaint_bench.cli import build_parser, main
-from inpaint_bench.config import ConfigError, load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {**BASE, "masks": ["center"], "limit": 2, "metrics": ["psnr"], "grid_images": 0}
@@ -158,9 +158,9 @@ class Payload:
 
 @pytest.mark.parametrize("force_unsafe", [False, True])
 def test_malicious_pickles_are_refused_on_every_loading_path(tmp_path, monkeypatch, force_unsafe):
-    from inpaint_bench import weights
+    from inpaint_bench.bench.train import checked_resume
+    from inpaint_bench.files import weights
     from inpaint_bench.nets.checkpoints import CheckpointError, read_state
-    from inpaint_bench.train import checked_resume
 
     if force_unsafe:
         monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
@@ -183,7 +183,7 @@ def test_malicious_pickles_are_refused_on_every_loading_path(tmp_path, monkeypat
 
 
 def test_unpinned_weight_files_are_pinned_on_first_use_and_a_changed_file_is_refused(tmp_path):
-    from inpaint_bench import weights
+    from inpaint_bench.files import weights
 
     entry = weights.get("inception_torchscript")  # no published hash
     entry.path().parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +216,7 @@ def test_hostile_labels_are_escaped_in_all_four_leaderboard_formats(tmp_path):
 
 
 def test_csv_text_fields_cannot_start_a_spreadsheet_formula():
-    from inpaint_bench.bench.leaderboard import csv_text
+    from inpaint_bench.bench.render.csv_table import csv_text
 
     assert csv_text("=HYPERLINK(1)") == "'=HYPERLINK(1)" and csv_text("i2sb") == "i2sb"
 
@@ -243,17 +243,17 @@ def test_unwritable_results_folder_is_refused_up_front(tmp_path, monkeypatch):
 
 
 def test_disk_full_leaves_no_temp_file_and_keeps_the_old_file(tmp_path, monkeypatch):
-    from inpaint_bench.masks import frozen
+    from inpaint_bench.files import atomic
 
     path = tmp_path / "cell.json"
-    frozen.atomic_write(path, b"old")
+    atomic.atomic_write(path, b"old")
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(frozen.os, "fsync", full)
+    monkeypatch.setattr(atomic.os, "fsync", full)
     with pytest.raises(OSError, match="No space"):
-        frozen.atomic_write(path, b"new" * 1000)
+        atomic.atomic_write(path, b"new" * 1000)
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["cell.json"]
 
 

@@ -138,7 +138,7 @@ def test_asyncdsb_gradient_net_learns():
 @pytest.mark.parametrize("method", ["i2sb", "asyncdsb"])
 def test_train_command_exports_a_loadable_checkpoint(tmp_path, method):
     from inpaint_bench import methods
-    from inpaint_bench.train import train
+    from inpaint_bench.bench.train import train
 
     path = train(method, mask="mixed", max_steps=2, batch_size=4, out=tmp_path, accelerator="cpu", devices=1)
     kwargs = {"gradient_checkpoint": path.with_name("asyncdsb_gradient.safetensors")} if method == "asyncdsb" else {}
@@ -193,14 +193,14 @@ def test_optimiser_as_the_official_runs():
 
 
 def test_bridge_methods_train_one_model_per_mask_by_default(tmp_path):
-    from inpaint_bench.train import train
+    from inpaint_bench.bench.train import train
 
     with pytest.raises(ValueError, match="one model per mask type"):
         train("i2sb", max_steps=1, out=tmp_path)
 
 
 def _export(tmp_path, **meta):
-    from inpaint_bench.methods.training import export_unet
+    from inpaint_bench.nets.checkpoint_files import export_unet
 
     return export_unet(I2SB(checkpoint=None).net, tmp_path / "net.safetensors", meta)
 

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from inpaint_bench import weights
+from inpaint_bench.files import weights
 from inpaint_bench.metrics import MetricSuite
 from inpaint_bench.metrics.distribution import FID, KID, InceptionScore, frechet_distance
 from inpaint_bench.metrics.pixel import PSNR, SSIM, quantise, ssim_map
@@ -123,7 +123,7 @@ def test_fid_and_kid_share_one_inception_pass_per_batch_but_never_stale_features
 
 
 def test_metric_networks_are_built_once_per_process_and_every_cell_records_their_weights(tmp_path):
-    from inpaint_bench.provenance import note_file, recording, reused
+    from inpaint_bench.files.provenance import note_file, recording, reused
 
     weight = tmp_path / "net.pt"
     weight.write_bytes(b"version 1")
@@ -425,10 +425,10 @@ def test_score_reads_lamas_layout_and_equals_the_two_folder_layout(tmp_path):
 def test_fid_reference_from_stats_or_a_folder_equals_the_same_images_as_test_images(tmp_path):
     """`stats:PATH` (clean-fid's .npz, built by `stats build`) and `folder:PATH` give the FID that the same images
     give as the built-in reference; KID refuses statistics."""
-    from inpaint_bench.config import ConfigError, Protocol, validate_protocol
+    from inpaint_bench.bench.config import ConfigError, Protocol, validate_protocol
+    from inpaint_bench.cli.stats import build_stats
     from inpaint_bench.metrics.distribution import feature_extractor
     from inpaint_bench.metrics.reference import folder_batches, load_stats
-    from inpaint_bench.stats_cli import build_stats
 
     ref = images(6, 32, seed=7)
     _write_folder(tmp_path / "ref", ref)

@@ -22,24 +22,21 @@ def _tile(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(arr).resize((TILE, TILE), Image.Resampling.NEAREST)
 
 
-def write_grids(store, dataset: str, results: list[dict], sweep=None) -> list[Path]:
-    from ..config import CellConfig, MethodSpec, Protocol
-    from .runner import _datamodule
-
+def write_grids(store, dataset: str, results: list[dict], dataset_of, method_order=()) -> list[Path]:
+    """One grid PNG per mask of the cells with saved samples; `dataset_of(result)` gives the (image, mask) items
+    of a cell's protocol, `method_order` the column order (the sweep's rows)."""
     ok = [r for r in results if r.get("status") == "ok"]
     written = []
     for mask in dict.fromkeys(r["protocol"]["mask"] for r in ok):
         cells = [r for r in ok if r["protocol"]["mask"] == mask and r["protocol"]["seed"] == min(
             x["protocol"]["seed"] for x in ok)]
-        order = {m.row(): i for i, m in enumerate(sweep.methods)} if sweep else {}
+        order = {row: i for i, row in enumerate(method_order)}
         cells.sort(key=lambda r: (order.get(r["row"], len(order)), r["row"]))
         rows = {r["row"]: store.root / dataset / "samples" / r["cell_id"] for r in cells}
         rows = {k: v for k, v in rows.items() if v.is_dir() and any(v.iterdir())}
         if not rows:
             continue
-        cfg = cells[0]["config"]["protocol"]
-        protocol = Protocol(**{**cfg, "metrics": tuple(cfg["metrics"]), "limit": cfg.get("limit")})
-        dm = _datamodule(CellConfig(protocol, mask, MethodSpec("mean_fill"), 0, 1))
+        items = dataset_of(cells[0])
         n = min(len(list(v.iterdir())) for v in rows.values())
         columns = ["input", "mask", *rows, "ground truth"]
         header = 4 + LINE * max(len(label_lines(c)) for c in columns)
@@ -49,7 +46,7 @@ def write_grids(store, dataset: str, results: list[dict], sweep=None) -> list[Pa
             for k, line in enumerate(label_lines(name)):
                 draw.text((c * (TILE + PAD) + 2, 2 + k * LINE), line, fill="black")
         for i in range(n):
-            item = dm.dataset[i]
+            item = items[i]
             image, m = to_uint8(item["image"]), item["mask"][0].numpy().astype(bool)
             shown = image.copy()
             shown[m] = 127

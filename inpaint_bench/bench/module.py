@@ -56,7 +56,7 @@ def save_png(img, path: Path) -> None:
     """An output PNG written atomically (a full disk leaves no truncated file)."""
     import io
 
-    from ..masks.frozen import atomic_write
+    from ..files.atomic import atomic_write
 
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG")

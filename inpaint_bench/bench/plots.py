@@ -32,7 +32,7 @@ def _figure():
 def _save(plt, fig, path: Path) -> Path:
     import io
 
-    from ..masks.frozen import atomic_write
+    from ..files.atomic import atomic_write
 
     fig.tight_layout()
     buf = io.BytesIO()

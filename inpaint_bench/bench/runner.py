@@ -16,10 +16,10 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import weights
-from ..config import CellConfig, SweepConfig, dataset_key
-from ..provenance import recording
-from .store import ResultStore, code_version
+from ..files import weights
+from ..files.provenance import code_version, recording
+from .config import CellConfig, SweepConfig, cell_datamodule, dataset_key
+from .store import ResultStore
 
 SWEEP_TOKEN = "INPAINT_BENCH_SWEEP_TOKEN"  # shared by one sweep's DDP processes (children inherit rank 0's env)
 COMMUNICATION_ERRORS = ("Connection closed by peer", "Connection reset by peer", "gloo", "NCCL", "ProcessGroup",
@@ -103,17 +103,6 @@ def use_untrained(protocol) -> bool:
     return not all(weights.get(k).path().exists() for k in needed_weights(protocol))
 
 
-def _datamodule(cell: CellConfig):
-    from ..data import build_datamodule
-
-    p = cell.protocol
-    kwargs = {"root": p.data_root} if p.data_root else {}
-    return build_datamodule(p.dataset, split=p.split, size=p.size, mask=cell.mask, mask_seed=0,
-                            batch_size=cell.batch_size, limit=p.limit, mask_polarity=p.mask_polarity,
-                            resize_masks=p.resize_masks, split_file=p.split_file, label_file=p.label_file,
-                            resize=p.resize, **kwargs)
-
-
 def _reference(dm, cell: CellConfig, untrained: bool, progress=None):
     """The FID/KID reference of the protocol (`metrics/reference.py`): the split's own images, published
     statistics (`stats:PATH`) or an image folder (`folder:PATH`)."""
@@ -185,7 +174,7 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
 
     try:
         with recording() as used, quiet_framework():
-            dm = _datamodule(cell)
+            dm = cell_datamodule(cell)
             untrained = use_untrained(p)
             method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
             if ":" not in cell.mask:
@@ -238,7 +227,7 @@ def _failure(store: ResultStore, dataset: str, cell_id: str, base: dict, err: Ex
     errors = [mine]
     if trainer is not None and trainer.world_size > 1:
         folder = store.cell_path(dataset, cell_id).parent
-        from ..masks.frozen import atomic_write
+        from ..files.atomic import atomic_write
 
         atomic_write(folder / f".{cell_id}.rank{rank}.error", json.dumps(mine).encode())
         time.sleep(1.0)  # let a rank whose failure caused ours write its error first

@@ -5,23 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .. import __version__, paths
-from ..masks.frozen import atomic_write
-
-
-def code_version() -> str:
-    """Package version plus the git commit when running from a checkout."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.REPO_DIR, capture_output=True,
-                                text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{__version__}+{commit}" if commit else __version__
+from ..files.atomic import atomic_write
 
 
 class ResultsFolderError(OSError):
@@ -81,7 +69,7 @@ class ResultStore:
     def done(self, dataset: str, cell_id: str) -> bool:
         """Done = its JSON exists, parses, says ok, and every weight file it recorded still has its sha256
         (failed cells are retried on the next run)."""
-        from ..provenance import changed_files
+        from ..files.provenance import changed_files
 
         path = self.cell_path(dataset, cell_id)
         if not path.exists():

@@ -76,7 +76,7 @@ def log_result(logger, result: dict, per_image: dict | None = None, images=None)
 
 def leaderboard_tables(boards) -> dict[str, tuple[list[str], list[list]]]:
     """Each protocol's board as (columns, rows) with numeric cells (means over seeds; None where missing)."""
-    from .leaderboard import mean_ci
+    from .boards import mean_ci
 
     out = {}
     for i, b in enumerate(boards):

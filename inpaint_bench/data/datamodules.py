@@ -12,7 +12,7 @@ from pathlib import Path
 import lightning as L
 from torch.utils.data import DataLoader
 
-from .. import paths
+from ..files import paths
 from ..registry import Registry
 from .folder import DatasetError, ImageFolderDataset, Split, read_label_file, read_split_file
 from .images import list_images

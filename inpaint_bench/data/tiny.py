@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import paths
+from ..files import paths
 
 SIZE = 64
 COUNTS = {"train": 64, "test": 32}

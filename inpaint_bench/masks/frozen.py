@@ -10,13 +10,13 @@ import hashlib
 import json
 import lzma
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .. import paths
+from ..files import paths
+from ..files.atomic import atomic_write
 from .spec import BASE_SIZE, MaskError
 
 GENERATOR_VERSION = 2  # 2: LaMa stroke counts and box sides as upstream (issue 16)
@@ -31,24 +31,6 @@ def manifest_path(folder: Path = None) -> Path:
 def read_manifest(folder: Path = None) -> dict:
     path = manifest_path(folder)
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename, so a reader never sees half a file; on any failure
-    (disk full, read-only folder) the temp file is removed and the old file, if any, stays as it was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def pack(masks: np.ndarray) -> bytes:
@@ -108,7 +90,7 @@ def read_set(name: str, folder: Path = None) -> np.ndarray:
 def load_frozen(name: str, n: int | None = None, size: int = BASE_SIZE):
     import torch
 
-    from . import scale
+    from .generate import scale
 
     masks = read_set(name)
     if n is not None:
@@ -124,7 +106,7 @@ class FrozenSource:
     """Mask `index` of (`name`, `seed`): from the frozen set when it covers them, else regenerated."""
 
     def __init__(self, name: str, size: int, seed: int = 0):
-        from . import spec
+        from .generate import spec
 
         self.spec = spec(name)  # unknown names fail here, listing the valid ones
         self.name, self.size, self.seed = name, size, seed
@@ -134,7 +116,7 @@ class FrozenSource:
     def __call__(self, index: int):
         import torch
 
-        from . import generate_one, scale
+        from .generate import generate_one, scale
 
         if index < self.frozen_n and self.spec.random:
             mask = scale(read_set(self.name)[index], self.size)

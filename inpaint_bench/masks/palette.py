@@ -25,7 +25,7 @@ BYTES_PER_MASK = BASE_SIZE * BASE_SIZE // 8
 
 class PaletteMasks:
     def __init__(self, path: str | Path, bucket: str, size: int):
-        from . import scale
+        from .generate import scale
 
         self.path, self.size, self.scale = Path(path).expanduser(), size, scale
         if bucket not in BUCKETS:

@@ -27,11 +27,12 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
+from ..nets.checkpoint_files import resolve_checkpoint
 from ..nets.checkpoints import load_into, read_state
 from ..nets.gradient import GradientCompletionNet, PatchDiscriminator, gradient_map, known_gradients
 from .i2sb import BridgeMethod
 from .registry import register
-from .training import resolve_checkpoint, training_masks
+from .training import training_masks
 
 TAU_BY_FAMILY = {"box": (0.2, 0.5), "irregular": (0.001, 0.4)}
 LAMBDA_ADV, LAMBDA_FM = 1.0, 10.0  # EdgeConnect's edge-model weights (Eq 10 gives no values)

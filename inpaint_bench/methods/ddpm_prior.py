@@ -13,12 +13,13 @@ import torch.nn.functional as F
 
 from ..diffusion import gaussian as G
 from ..diffusion.noise import ReplayNoise, per_sample_randn
+from ..nets.checkpoint_files import resolve_checkpoint
 from ..nets.checkpoints import load_into, load_unet, read_state, unet_state
 from ..nets.ddpm_unet import DDPMConfig, DDPMUNet
 from ..nets.unet import UNetConfig
 from .base import InpaintMethod
 from .ema import make_ema
-from .training import EMATrained, resolve_checkpoint
+from .training import EMATrained
 
 TINY_PRIOR = UNetConfig(image_size=64, model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
                         attention_resolutions=(4,))

@@ -16,12 +16,13 @@ import torch
 import torch.nn.functional as F
 
 from ..diffusion import bridge, per_sample_randn
+from ..nets.checkpoint_files import resolve_checkpoint
 from ..nets.checkpoints import load_unet
 from ..nets.unet import UNetConfig
 from .base import InpaintMethod
 from .ema import make_ema
 from .registry import register
-from .training import TRAIN_MASKS, EMATrained, resolve_checkpoint, training_masks
+from .training import TRAIN_MASKS, EMATrained, training_masks
 
 SCHEDULE_TAG = "i2sb-runner-v1"  # the official schedule: ramp over n points, first n//2 kept, mirrored
 

@@ -18,12 +18,13 @@ import torch
 
 from ..diffusion import per_sample_randn
 from ..diffusion.irsde import LAMBDA_INPAINT, IRSDESchedule
+from ..nets.checkpoint_files import export_unet, resolve_checkpoint
 from ..nets.checkpoints import load_network
 from ..nets.irsde_unet import ConditionalUNet, IRUNetConfig
 from .base import InpaintMethod
 from .ema import ema_pytorch_update, make_ema
 from .registry import register
-from .training import TRAIN_MASKS, EMATrained, export_unet, resolve_checkpoint, training_masks
+from .training import TRAIN_MASKS, EMATrained, training_masks
 
 TINY_NET = IRUNetConfig(3, 3, nf=8, depth=3, attn_heads=2, attn_dim_head=8)
 

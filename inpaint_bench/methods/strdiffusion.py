@@ -45,13 +45,13 @@ import torch.nn.functional as F
 from ..diffusion import per_sample_randn
 from ..diffusion.irsde import IRSDESchedule, structure_guided_target
 from ..diffusion.noise import ReplayNoise
+from ..nets.checkpoint_files import export_unet, resolve_checkpoint
 from ..nets.checkpoints import load_network
 from ..nets.discriminator import DiscriminatorConfig, TimeDiscriminator
 from ..nets.irsde_unet import ConditionalUNet, IRUNetConfig
 from .ema import ema_pytorch_update, make_ema
 from .irsde import MeanRevertingMethod, from_unit, l1_weighted, to_unit
 from .registry import register
-from .training import export_unet, resolve_checkpoint
 
 # official table (test code comments): jump = period in t, re = forward re-noising steps
 RESAMPLING_DEFAULTS = {400: {"jump": 5, "re": 5, "u_max": 6, "u_min": 3},

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import weights
-from ..provenance import reused
+from ..files import weights
+from ..files.provenance import reused
 from .base import MeanPerImage
 from .inception import UNTRAINED
 from .pixel import quantise

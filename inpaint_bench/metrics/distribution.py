@@ -14,19 +14,13 @@ import hashlib
 import numpy as np
 import torch
 
-from ..provenance import reused
+from ..files.provenance import reused
 from .base import PerImageMetric
-from .inception import InceptionFeatures, InceptionLogits
+from .inception import InceptionLogits, feature_extractor
+from .reference import ReferenceStats
 
 KID_SEED = 0
 KID_MIN_IMAGES = 2  # the unbiased MMD estimate needs two images per side; below clean-fid's subset size
-
-
-@reused
-def feature_extractor(mode: str, untrained: bool) -> InceptionFeatures:
-    """One extractor per (mode, untrained) per process (per sweep, not per cell), shared by FID and KID and the
-    reference cache; each cell still records its weight file."""
-    return InceptionFeatures(mode, untrained)
 
 
 @contextlib.contextmanager
@@ -63,8 +57,6 @@ class _ReferencedFeatures(PerImageMetric):
         super().__init__(**kwargs)
         self.mode, self.untrained = mode, untrained
         self.label = feature_extractor(mode, untrained).label
-        from .reference import ReferenceStats
-
         self.stats = reference if isinstance(reference, ReferenceStats) else None
         self.reference = None if reference is None or self.stats else np.asarray(reference, dtype=np.float64)
         self.add_state("ref_rows", default=[], dist_reduce_fx="cat")

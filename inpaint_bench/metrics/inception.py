@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import weights
+from ..files import weights
+from ..files.provenance import reused
 
 MODES = ("clean", "legacy_pytorch", "legacy_tensorflow")
 UNTRAINED = "UNTRAINED-FEATURES"
@@ -168,3 +169,10 @@ class InceptionLogits(nn.Module):
     @torch.inference_mode()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(images))
+
+
+@reused
+def feature_extractor(mode: str, untrained: bool) -> InceptionFeatures:
+    """One extractor per (mode, untrained) per process (per sweep, not per cell), shared by FID and KID and the
+    reference cache; each cell still records its weight file."""
+    return InceptionFeatures(mode, untrained)

@@ -12,8 +12,8 @@ import warnings
 
 import torch
 
-from .. import weights
-from ..provenance import reused
+from ..files import weights
+from ..files.provenance import reused
 from .base import MeanPerImage, PerImageMetric
 from .inception import UNTRAINED
 from .pixel import quantise

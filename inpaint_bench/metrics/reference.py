@@ -19,9 +19,9 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from .. import paths
-from ..masks.frozen import atomic_write
-from .distribution import feature_extractor
+from ..files import paths
+from ..files.atomic import atomic_write
+from .inception import feature_extractor
 
 
 def cache_path(key: dict):
@@ -42,8 +42,8 @@ def load_stats(path) -> ReferenceStats:
     """clean-fid's statistics file (`np.savez(mu=…, sigma=…)`), read without pickle."""
     from pathlib import Path
 
-    from ..provenance import note_file
-    from ..weights import sha256_of
+    from ..files.hashing import sha256_of
+    from ..files.provenance import note_file
 
     path = Path(path).expanduser()
     if not path.is_file():
@@ -112,3 +112,22 @@ def reference_features(batches: Iterable[torch.Tensor], key: dict, mode: str = "
     np.savez(buf, features=feats, mu=feats.mean(0), sigma=np.cov(feats, rowvar=False), key=json.dumps(key, sort_keys=True))
     atomic_write(path, buf.getvalue())
     return feats
+
+
+def build_stats(folder, out, size: int = 256, mode: str = "legacy_pytorch", untrained: bool = False,
+                batch: int = 32, resize: str = "bicubic", progress=None) -> dict:
+    """FID statistics (clean-fid's `mu`, `sigma`) of every image under `folder`, written to `out`.
+    `progress(total, label)` → an `advance(k)` callable, for a progress bar (the command's)."""
+    from pathlib import Path
+
+    from ..data.images import list_images
+
+    n = len(list_images(Path(folder).expanduser()))
+    if n < 2:
+        raise ValueError(f"{folder}: {n} image(s); FID statistics need at least 2")
+    extractor = feature_extractor(mode, untrained)
+    advance = progress(n, f"features ({extractor.label})") if progress else None
+    feats = np.concatenate([extractor(images).double().cpu().numpy()
+                            for images in folder_batches(folder, size, batch, advance, resize)])
+    save_stats(out, feats)
+    return {"out": str(out), "n_images": len(feats), "mode": extractor.label, "size": size}

@@ -1,4 +1,4 @@
-"""`inpaint-bench score --pred DIR --ref DIR`: the suite's yardstick for any folder of outputs.
+"""The suite's yardstick for any folder of outputs (front-end: `inpaint-bench score`, `cli/score.py`).
 
 Layouts (`--layout`):
   folders  outputs and references paired by relative path (both folders hold the same names); masks, when given,
@@ -10,16 +10,13 @@ Layouts (`--layout`):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
-from .. import __version__
 from ..data.images import list_images, load_rgb, to_tensor
-from ..masks.frozen import atomic_write
-from .inception import MODES
-from .suite import METRIC_NAMES, MetricSuite
+from ..files.provenance import VERSION
+from .suite import MetricSuite
 
 BATCH = 16
 
@@ -84,7 +81,7 @@ def score_lama(pred: Path, ref: Path, metrics: list[str], mode: str = "clean", u
         suite.update(p, r, m, torch.arange(start, start + len(chunk)))
     return {"metrics": suite.compute(), "labels": suite.labels(), "n_images": suite.count(), "layout": "lama",
             "fid_mode": mode, "untrained_features": untrained, "pred": str(pred), "ref": str(ref),
-            "code_version": __version__}
+            "code_version": VERSION}
 
 
 def score(pred: Path, ref: Path, metrics: list[str], masks: str | None = None, mode: str = "clean",
@@ -111,36 +108,4 @@ def score(pred: Path, ref: Path, metrics: list[str], masks: str | None = None, m
         suite.update(p, r, m, idx)
     return {"metrics": suite.compute(), "labels": suite.labels(), "n_images": suite.count(),
             "fid_mode": mode, "untrained_features": untrained, "masks": masks, "pred": str(pred), "ref": str(ref),
-            "code_version": __version__}
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("score", help="score a folder of outputs against a folder of references")
-    p.add_argument("--pred", type=Path, required=True)
-    p.add_argument("--ref", type=Path, required=True)
-    p.add_argument("--masks", default=None, help="mask name (e.g. center) or a folder of PNG masks")
-    p.add_argument("--mask-polarity", choices=("hole", "keep"), default="hole")
-    p.add_argument("--resize-masks", action="store_true", help="resize masks of another size (nearest)")
-    p.add_argument("--metrics", default="fid,kid,lpips,psnr,ssim", help=f"comma list from {','.join(METRIC_NAMES)}")
-    p.add_argument("--fid-mode", choices=MODES, default="clean")
-    p.add_argument("--lpips-net", choices=("alex", "vgg"), default="alex")
-    p.add_argument("--untrained-features", action="store_true",
-                   help="fixed-seed random feature networks (offline; numbers labelled UNTRAINED-FEATURES)")
-    p.add_argument("--json", type=Path, default=None, help="write the result here (atomically)")
-    p.add_argument("--layout", choices=("folders", "lama"), default="folders",
-                   help="folders: --pred/--ref with the same names; lama: --ref holds X.png + X_mask000.png")
-
-    def run(a) -> int:
-        metrics = [m.strip() for m in a.metrics.split(",") if m.strip()]
-        if a.layout == "lama":
-            result = score_lama(a.pred, a.ref, metrics, a.fid_mode, a.untrained_features, a.lpips_net)
-        else:
-            result = score(a.pred, a.ref, metrics, a.masks, a.fid_mode, a.untrained_features, a.lpips_net,
-                           a.mask_polarity, a.resize_masks)
-        text = json.dumps(result, indent=1, sort_keys=True)
-        if a.json:
-            atomic_write(a.json, (text + "\n").encode())
-        print(text)
-        return 0
-
-    p.set_defaults(func=run)
+            "code_version": VERSION}

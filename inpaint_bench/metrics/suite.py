@@ -2,36 +2,99 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
+from ..registry import Registry
 from .base import MeanPerImage
 from .distribution import shared_features
 from .inception import UNTRAINED
 
-METRIC_NAMES = ("fid", "kid", "is", "lpips", "psnr", "ssim", "psnr_hole", "ssim_hole", "ca")
+METRICS: Registry = Registry("metric")  # name → factory(options) of a torchmetrics Metric
 FEATURE_METRICS = {"fid", "kid", "is", "lpips", "ca", "diversity"}  # the ones untrained features affect
 
 
-def build_metric(name: str, mode: str = "clean", untrained: bool = False, reference=None, lpips_net: str = "alex"):
-    from .classifier import ClassifierAccuracy
-    from .distribution import FID, KID, InceptionScore
-    from .perceptual import LPIPS
-    from .pixel import PSNR, SSIM
+@dataclass(frozen=True)
+class MetricOptions:
+    """What a metric factory may read: clean-fid mode, labelled random features, FID/KID reference, LPIPS net."""
 
-    factories = {
-        "fid": lambda: FID(mode, untrained, reference),
-        "kid": lambda: KID(mode, untrained, reference),
-        "is": lambda: InceptionScore(untrained),
-        "lpips": lambda: LPIPS(lpips_net, untrained),
-        "psnr": lambda: PSNR(),
-        "ssim": lambda: SSIM(),
-        "psnr_hole": lambda: PSNR(masked=True),
-        "ssim_hole": lambda: SSIM(masked=True),
-        "ca": lambda: ClassifierAccuracy(untrained),
-    }
-    if name not in factories:
+    mode: str = "clean"
+    untrained: bool = False
+    reference: object = None
+    lpips_net: str = "alex"
+
+
+@METRICS.register("fid")
+def _fid(o: MetricOptions):
+    from .distribution import FID
+
+    return FID(o.mode, o.untrained, o.reference)
+
+
+@METRICS.register("kid")
+def _kid(o: MetricOptions):
+    from .distribution import KID
+
+    return KID(o.mode, o.untrained, o.reference)
+
+
+@METRICS.register("is")
+def _inception_score(o: MetricOptions):
+    from .distribution import InceptionScore
+
+    return InceptionScore(o.untrained)
+
+
+@METRICS.register("lpips")
+def _lpips(o: MetricOptions):
+    from .perceptual import LPIPS
+
+    return LPIPS(o.lpips_net, o.untrained)
+
+
+@METRICS.register("psnr")
+def _psnr(o: MetricOptions):
+    from .pixel import PSNR
+
+    return PSNR()
+
+
+@METRICS.register("ssim")
+def _ssim(o: MetricOptions):
+    from .pixel import SSIM
+
+    return SSIM()
+
+
+@METRICS.register("psnr_hole")
+def _psnr_hole(o: MetricOptions):
+    from .pixel import PSNR
+
+    return PSNR(masked=True)
+
+
+@METRICS.register("ssim_hole")
+def _ssim_hole(o: MetricOptions):
+    from .pixel import SSIM
+
+    return SSIM(masked=True)
+
+
+@METRICS.register("ca")
+def _classifier_accuracy(o: MetricOptions):
+    from .classifier import ClassifierAccuracy
+
+    return ClassifierAccuracy(o.untrained)
+
+
+METRIC_NAMES = tuple(METRICS.in_order())  # fid, kid, is, lpips, psnr, ssim, psnr_hole, ssim_hole, ca
+
+
+def build_metric(name: str, mode: str = "clean", untrained: bool = False, reference=None, lpips_net: str = "alex"):
+    if name not in METRICS:
         raise KeyError(f"unknown metric {name!r}; valid: {', '.join(METRIC_NAMES)}")
-    return factories[name]()
+    return METRICS.get(name)(MetricOptions(mode, untrained, reference, lpips_net))
 
 
 def floor_levels(images: torch.Tensor) -> torch.Tensor:

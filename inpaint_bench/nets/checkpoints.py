@@ -22,7 +22,7 @@ class CheckpointError(RuntimeError):
 
 def read_state(path: str | Path) -> dict:
     """The object stored in `path`, without unpickling arbitrary code."""
-    from ..provenance import note_file
+    from ..files.provenance import note_file
 
     path = Path(path)
     if not path.exists():

@@ -106,7 +106,7 @@ def load_classifier(checkpoint, config: dict | None = None) -> NoisyClassifier:
     """The noisy classifier from a registry key (`guided_diffusion_classifier256`), a path (guided-diffusion's
     plain state dict or safetensors; loaded with weights_only) or "random" (untrained, `config` or the official
     256² architecture; for tests). The architecture is `config` when given, else the official one."""
-    from ..methods.training import resolve_checkpoint
+    from .checkpoint_files import resolve_checkpoint
     from .checkpoints import load_into, read_state
 
     model = NoisyClassifier(ClassifierConfig(**{k: tuple(v) if isinstance(v, list) else v

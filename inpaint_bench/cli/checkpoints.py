@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import weights
-from .methods.training import CHECKPOINT_DIR
+from ..files import weights
+from ..nets.checkpoint_files import CHECKPOINT_DIR
 
 
 def entries() -> list[weights.WeightFile]:

@@ -1,6 +1,7 @@
-"""Which weight files a computation read, with their sha256: recorded in each cell's JSON and checked on resume.
+"""Which code and which weight files produced a result: `code_version()` names the code; `recording()` collects
+the weight files a computation read, with their sha256 (recorded in each cell's JSON and checked on resume).
 
-Every loader of weights (`nets/checkpoints.read_state`, `weights.WeightFile.require`, the shipped tiny
+Every loader of weights (`nets/checkpoints.read_state`, `files/weights.WeightFile.require`, the shipped tiny
 checkpoints) calls `note_file`; `recording()` collects what was read while it is open. The sha256 is cached per
 (path, mtime, size), so a large file is hashed once per process.
 """
@@ -8,8 +9,14 @@ checkpoints) calls `note_file`; `recording()` collects what was read while it is
 from __future__ import annotations
 
 import functools
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
+
+from .hashing import sha256_of
+from .paths import REPO_DIR
+
+VERSION = "0.1.0"  # the package version (`inpaint_bench.__version__`), as in pyproject.toml
 
 _open: list[dict[str, str]] = []
 
@@ -28,8 +35,6 @@ def recording():
 def note_file(path) -> None:
     if not _open:
         return
-    from .weights import sha256_of
-
     path = Path(path).resolve()
     digest = sha256_of(path)
     for files in _open:
@@ -38,8 +43,6 @@ def note_file(path) -> None:
 
 def changed_files(recorded: dict[str, str]) -> list[str]:
     """The recorded files that are gone or whose sha256 is no longer the recorded one."""
-    from .weights import sha256_of
-
     out = []
     for name, digest in (recorded or {}).items():
         path = Path(name)
@@ -68,3 +71,13 @@ def reused(build):
 
     get.cache_clear = built.clear
     return get
+
+
+def code_version() -> str:
+    """Package version plus the git commit when running from a checkout."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, capture_output=True,
+                                text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{VERSION}+{commit}" if commit else VERSION

@@ -7,12 +7,13 @@ prefix is verified before loading. Loading always uses `torch.load(weights_only=
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from . import paths
+from .atomic import atomic_write
+from .hashing import sha256_of
+from .provenance import note_file
 
 
 class WeightsMissing(FileNotFoundError):
@@ -63,14 +64,12 @@ class WeightFile:
                 f"--untrained-features (score)."
             )
         if self.sha256_prefix:
-            digest = _sha256(str(p), p.stat().st_mtime_ns, p.stat().st_size)
+            digest = sha256_of(p)
             if not digest.startswith(self.sha256_prefix):
                 raise WeightsCorrupt(f"{p} has sha256 {digest[:12]}…, expected {self.sha256_prefix}…: the file is "
                                      f"corrupt or a different version; download it again from {self.url}")
         else:
             check_first_use(p, self.url)
-        from .provenance import note_file
-
         note_file(p)
         return p
 
@@ -94,8 +93,6 @@ def check_first_use(path: Path, url: str) -> None:
     with another one (trust on first use), so a replaced or truncated file is never loaded silently."""
     import json
 
-    from .masks.frozen import atomic_write
-
     pins_file = pins_path()
     try:
         pins = json.loads(pins_file.read_text()) if pins_file.exists() else {}
@@ -113,15 +110,6 @@ def check_first_use(path: Path, url: str) -> None:
         raise WeightsCorrupt(f"{path} has sha256 {digest[:12]}…, but {pins[key][:12]}… when it was first used "
                              f"(recorded in {pins_file}): the file changed. Download it again from {url}, or remove "
                              f"its line from {pins_file.name} to accept the new file.")
-
-
-@lru_cache(maxsize=32)
-def _sha256(path: str, mtime_ns: int, size: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 WEIGHTS: dict[str, WeightFile] = {
@@ -214,6 +202,3 @@ def shipped(name: str) -> WeightFile:
     return WeightFile(f"{name}_tiny", f"{name}_tiny.safetensors", "package", "this repository (make tiny-checkpoints)",
                       digest, f"{name} on the tiny dataset", "tiny")
 
-
-def sha256_of(path: Path) -> str:
-    return _sha256(str(path), path.stat().st_mtime_ns, path.stat().st_size)

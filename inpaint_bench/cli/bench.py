@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import paths
+from ..files import paths
 
 
 def _mask_args(p) -> None:
@@ -35,7 +35,7 @@ def _trainer_args(p) -> None:
 def _trainer(a):
     import os
 
-    from .runner import TrainerOptions
+    from ..bench.runner import TrainerOptions
 
     for flag, var in (("wandb_project", "WANDB_PROJECT"), ("wandb_entity", "WANDB_ENTITY")):
         if getattr(a, flag, None):
@@ -47,9 +47,9 @@ def _trainer(a):
 
 
 def _sweep(a) -> int:
-    from ..config import dataset_key, load_sweep
-    from .runner import run_sweep
-    from .store import ResultStore
+    from ..bench.config import dataset_key, load_sweep
+    from ..bench.runner import run_sweep
+    from ..bench.store import ResultStore
 
     sweep = load_sweep(a.file, limit=a.limit, features=a.features, mask_polarity=a.mask_polarity,
                        resize_masks=a.resize_masks or None)
@@ -65,7 +65,7 @@ def _bench(a) -> int:
 
 
 def _run(a) -> int:
-    from ..config import (
+    from ..bench.config import (
         CellConfig,
         ConfigError,
         MethodSpec,
@@ -74,8 +74,8 @@ def _run(a) -> int:
         validate_names,
         validate_protocol,
     )
-    from .runner import run_cell
-    from .store import ResultStore
+    from ..bench.runner import run_cell
+    from ..bench.store import ResultStore
 
     protocol = Protocol(dataset=a.dataset, split=a.split, size=a.size, limit=a.limit,
                         metrics=tuple(m for m in a.metrics.split(",") if m), fid_mode=a.fid_mode,
@@ -101,10 +101,10 @@ def _run(a) -> int:
 
 
 def _leaderboard(a) -> int:
-    from ..config import ConfigError
+    from ..bench.config import ConfigError
+    from ..bench.leaderboard import write_leaderboards
+    from ..bench.store import ResultStore
     from ..data import DATASETS
-    from .leaderboard import write_leaderboards
-    from .store import ResultStore
 
     if a.dataset not in DATASETS:
         raise ConfigError(f"unknown dataset {a.dataset!r}; valid: {DATASETS.names()}")

@@ -1,4 +1,4 @@
-"""`inpaint-bench train METHOD`: train a method on a dataset through the Lightning Trainer and export its weights.
+"""Train a method on a dataset through the Lightning Trainer and export its weights.
 
 Checkpoints (for resuming) go to `<out>/checkpoints/`, logs to CSV (and W&B with `--wandb`, offline without an
 API key); the final EMA weights are exported as safetensors for `checkpoint=PATH` (or to the shipped tiny
@@ -10,7 +10,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from .methods.training import CHECKPOINT_DIR, TRAIN_MASKS, export_unet
+from ..methods.training import TRAIN_MASKS
+from ..nets.checkpoint_files import CHECKPOINT_DIR, export_unet
 
 TRAINABLE = ("i2sb", "asyncdsb", "ddpm", "irsde", "strdiffusion")  # ddpm: the prior of repaint, ddnm, isdiff_*
 OPTIMIZER_STEPS = {"asyncdsb": 3, "strdiffusion": 3}  # manual optimisation: Lightning counts every step()
@@ -56,8 +57,8 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from . import methods
-    from .data import build_datamodule
+    from .. import methods
+    from ..data import build_datamodule
 
     if method not in TRAINABLE:
         raise ValueError(f"cannot train {method!r}; trainable methods: {', '.join(TRAINABLE)}")
@@ -77,7 +78,7 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
         extra["lr"] = lr
     extra.update(method_config or {})
     if method == "ddpm":
-        from .methods.ddpm_prior import DDPMPrior
+        from ..methods.ddpm_prior import DDPMPrior
 
         model = DDPMPrior(**extra)
     else:
@@ -92,7 +93,7 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
     if wandb:
         from lightning.pytorch.loggers import WandbLogger
 
-        from .bench import wandb_log
+        from . import wandb_log
 
         loggers.append(WandbLogger(project=wandb_log.project(), entity=wandb_log.entity(), name=f"train-{method}",
                                    save_dir=str(out), offline=wandb_log.mode() == "offline", mode=wandb_log.mode()))
@@ -108,7 +109,7 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
 
 def train_masks(mask: str) -> tuple[str, ...]:
     """`mixed` → every box and irregular type in turn; `a,b` → those types in turn; `a` → one type."""
-    from . import masks
+    from .. import masks
 
     names = TRAIN_MASKS if mask == "mixed" else tuple(name.strip() for name in mask.split(","))
     for name in names:
@@ -119,8 +120,8 @@ def train_masks(mask: str) -> tuple[str, ...]:
 def warm_start(model, init: str) -> None:
     """Fill the UNet (and its EMA) from `init` (a path, registry key or NAME_tiny), e.g. AsyncDSB from I²SB
     weights or I²SB from the ADM checkpoint, as the official runs start (same architecture)."""
-    from .methods.training import resolve_checkpoint
-    from .nets.checkpoints import load_into, read_state, unet_state
+    from ..nets.checkpoint_files import resolve_checkpoint
+    from ..nets.checkpoints import load_into, read_state, unet_state
 
     tiny = init.endswith("_tiny")
     path = resolve_checkpoint("tiny", init.removesuffix("_tiny")) if tiny else resolve_checkpoint(init, "")
@@ -147,44 +148,11 @@ def export(model, method: str, out: Path, export_tiny: bool, meta: dict) -> Path
     path = export_unet(net, folder / f"{method}_tiny.safetensors" if export_tiny else folder / f"{method}.safetensors",
                        meta)
     if method == "asyncdsb":
-        from .methods.training import pin_shipped
-        from .nets.checkpoints import save_safetensors
+        from ..nets.checkpoint_files import pin_shipped
+        from ..nets.checkpoints import save_safetensors
 
         grad_path = path.with_name(path.name.replace("asyncdsb", "asyncdsb_gradient"))
         save_safetensors(model.gradient_net, grad_path, half=False, metadata=model.gradient_net.config)
         if export_tiny:
             pin_shipped(grad_path)
     return path
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a method through the Lightning Trainer and export safetensors")
-    p.add_argument("method", choices=TRAINABLE)
-    p.add_argument("--dataset", default="shapes")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--mask", default=None, help="a mask name, a comma list of names (e.g. center,wide: those types in turn), or "
-                   "'mixed' (box + irregular types in turn); "
-                   "required for i2sb/asyncdsb (one model per mask type, as the official runs), default mixed otherwise")
-    p.add_argument("--max-steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--out", type=Path, default=Path("runs/train"))
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue from <out>/<method>/checkpoints/last.ckpt")
-    p.add_argument("--wandb", action="store_true")
-    p.add_argument("--accelerator", default="auto")
-    p.add_argument("--devices", default="auto")
-    p.add_argument("--export-tiny", action="store_true", help="write the shipped tiny checkpoint in the package")
-    p.add_argument("--method-config", default=None, help="extra method config as YAML, e.g. '{target: eq4}'")
-    p.add_argument("--init", default=None, help="warm-start the UNet from a checkpoint (path, registry key, or i2sb_tiny)")
-
-    def run(a) -> int:
-        import yaml
-
-        path = train(a.method, a.dataset, a.mask, a.max_steps, a.batch_size, a.out, a.seed, a.resume, a.wandb,
-                     a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root, a.init,
-                     yaml.safe_load(a.method_config) if a.method_config else None)
-        print(f"exported {path}")
-        return 0
-
-    p.set_defaults(func=run)

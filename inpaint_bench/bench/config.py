@@ -195,7 +195,7 @@ def validated(target, data: dict, hints: dict, where: str, tuples: bool = False,
 def check_method_config(name: str, builder, config: dict, where: str) -> dict:
     """A method's config: every key known to its builder (following `**kwargs` into the base classes), every value
     of the type its parameter is annotated with (jsonargparse)."""
-    from .methods.registry import config_keys
+    from ..methods.registry import config_keys
 
     valid = config_keys(builder)
     unknown = sorted(set(config) - set(valid))
@@ -261,7 +261,7 @@ def load_sweep(path: str | Path, **overrides) -> SweepConfig:
 
 
 def validate_protocol(p: Protocol) -> None:
-    from .metrics import METRIC_NAMES, MODES
+    from ..metrics import METRIC_NAMES, MODES
 
     for key in ("size", "limit"):
         value = getattr(p, key)
@@ -295,8 +295,8 @@ def validate_protocol(p: Protocol) -> None:
 
 def validate_names(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
     """Datasets, masks and methods exist, and every method config has the keys and types its builder takes."""
-    from . import masks, methods
-    from .data import DATASETS
+    from .. import masks, methods
+    from ..data import DATASETS
 
     for d in sweep.datasets:
         if d == "folder":
@@ -338,3 +338,22 @@ def validate_sweep(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
                 raise ConfigError(f"{where}: method {spec.row()!r} lists mask {m!r}, which the sweep does not run")
         rows[spec.row()] = spec
     return sweep
+
+
+def cell_datamodule(cell: CellConfig):
+    """The DataModule of a cell: its protocol's dataset and split, paired with its mask set."""
+    from ..data import build_datamodule
+
+    p = cell.protocol
+    kwargs = {"root": p.data_root} if p.data_root else {}
+    return build_datamodule(p.dataset, split=p.split, size=p.size, mask=cell.mask, mask_seed=0,
+                            batch_size=cell.batch_size, limit=p.limit, mask_polarity=p.mask_polarity,
+                            resize_masks=p.resize_masks, split_file=p.split_file, label_file=p.label_file,
+                            resize=p.resize, **kwargs)
+
+
+def result_dataset(result: dict):
+    """The (image, mask) items a finished cell ran on, rebuilt from its JSON (for sample grids)."""
+    cfg = result["config"]["protocol"]
+    protocol = Protocol(**{**cfg, "metrics": tuple(cfg["metrics"]), "limit": cfg.get("limit")})
+    return cell_datamodule(CellConfig(protocol, result["protocol"]["mask"], MethodSpec("mean_fill"), 0, 1)).dataset

@@ -1,9 +1,12 @@
-"""The `inpaint-bench` command. Subcommands import what they need, so `--help` is instant."""
+"""The `inpaint-bench` command: every front-end lives in this folder, one module per command group. Each parses
+arguments, calls a library function and prints; subcommands import what they need, so `--help` is instant."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+DESCRIPTION = "The `inpaint-bench` command. Subcommands import what they need, so `--help` is instant."
 
 
 def _doctor(args) -> int:
@@ -13,26 +16,26 @@ def _doctor(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inpaint-bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="inpaint-bench", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="versions, devices, cache, datasets and weights found or missing").set_defaults(
         func=_doctor)
-    from .masks.tools import add_parser as add_masks
+    from .masks import add_parser as add_masks
 
     add_masks(sub)
-    from .metrics.score import add_parser as add_score
+    from .score import add_parser as add_score
 
     add_score(sub)
     from .train import add_parser as add_train
 
     add_train(sub)
-    from .bench.cli import add_parsers as add_bench
+    from .bench import add_parsers as add_bench
 
     add_bench(sub)
-    from .checkpoints_cli import add_parser as add_checkpoints
+    from .checkpoints import add_parser as add_checkpoints
 
     add_checkpoints(sub)
-    from .stats_cli import add_parser as add_stats
+    from .stats import add_parser as add_stats
 
     add_stats(sub)
     from .fetch import add_parser as add_fetch
@@ -44,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if len(argv) >= 2 and argv[0] == "train" and argv[1].startswith("--") and argv[1] not in ("--help", "-h"):
-        from .train_cli import main as train_cli  # `train --config …`, `--print_config`: LightningCLI
+        from .train_recipe import main as train_cli  # `train --config …`, `--print_config`: LightningCLI
 
         try:
             return train_cli(argv[1:])
@@ -59,6 +62,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inpaint-bench: error: {msg}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import platform
 
-from . import __version__, paths
+from ..files import paths
+from ..files.provenance import VERSION
 
 PACKAGES = ["torch", "torchvision", "lightning", "torchmetrics", "cleanfid", "lpips", "wandb", "albumentations",
             "einops", "sklearn", "skimage", "cv2", "safetensors", "numpy"]
@@ -22,7 +23,7 @@ def report() -> list[tuple[str, str, str]]:
     """Rows (section, item, status)."""
     import torch
 
-    rows = [("suite", "inpaint-bench", __version__), ("suite", "python", platform.python_version())]
+    rows = [("suite", "inpaint-bench", VERSION), ("suite", "python", platform.python_version())]
     rows += [("package", m, _version(m)) for m in PACKAGES]
     cuda = torch.cuda.device_count()
     rows.append(("device", "cuda", f"{cuda} device(s): " + ", ".join(torch.cuda.get_device_name(i) for i in range(cuda))
@@ -30,7 +31,7 @@ def report() -> list[tuple[str, str, str]]:
     rows.append(("device", "cpu threads", str(torch.get_num_threads())))
     rows.append(("cache", "INPAINT_BENCH_HOME", str(paths.cache_dir())))
     rows.append(("cache", "TORCH_HOME", str(paths.torch_home())))
-    from .data import DATASETS
+    from ..data import DATASETS
 
     for name in DATASETS.names():
         if name in ("shapes", "folder"):
@@ -42,7 +43,7 @@ def report() -> list[tuple[str, str, str]]:
             f"missing: set INPAINT_BENCH_DATA_{name.upper()} or put it at {paths.cache_dir() / 'data' / name}")
         rows.append(("dataset", name, status))
     try:
-        from .weights import WEIGHTS
+        from ..files.weights import WEIGHTS
 
         for w in WEIGHTS.values():
             rows.append(("weights", w.file, w.status()))

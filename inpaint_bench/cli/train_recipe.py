@@ -18,13 +18,13 @@ from pathlib import Path
 
 from lightning.pytorch.cli import LightningCLI
 
-from .data.datamodules import InpaintDataModule
-from .methods.base import InpaintMethod
+from ..data.datamodules import InpaintDataModule
+from ..methods.base import InpaintMethod
 
 
 def method_name(model) -> str:
-    from .methods.ddpm_prior import DDPMPrior
-    from .methods.registry import METHODS
+    from ..methods.ddpm_prior import DDPMPrior
+    from ..methods.registry import METHODS
 
     if isinstance(model, DDPMPrior):
         return "ddpm"
@@ -45,7 +45,7 @@ class TrainCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         from lightning.pytorch.callbacks import ModelCheckpoint
 
-        from .train import PER_MASK, train_masks
+        from ..bench.train import PER_MASK, train_masks
 
         opts = self.config["train"]
         method = method_name(self.model)
@@ -71,7 +71,7 @@ class TrainCLI(LightningCLI):
         if wandb:
             from lightning.pytorch.loggers import WandbLogger
 
-            from .bench import wandb_log
+            from ..bench import wandb_log
 
             loggers.append(WandbLogger(project=wandb_log.project(), entity=wandb_log.entity(), name=f"train-{method}",
                                        save_dir=str(out), mode=wandb_log.mode()))
@@ -81,7 +81,7 @@ class TrainCLI(LightningCLI):
 def main(args: list[str]) -> int:
     import warnings
 
-    from .train import OPTIMIZER_STEPS, export, fit, warm_start
+    from ..bench.train import OPTIMIZER_STEPS, export, fit, warm_start
 
     with warnings.catch_warnings():  # args are the command line here, minus `train`
         warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")

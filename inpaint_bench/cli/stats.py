@@ -13,30 +13,21 @@ from pathlib import Path
 
 def build_stats(folder: Path, out: Path, size: int = 256, mode: str = "legacy_pytorch", untrained: bool = False,
                 batch: int = 32, quiet: bool = False, resize: str = "bicubic") -> dict:
+    """`metrics.reference.build_stats` with a rich progress bar (hidden with `quiet`)."""
     from rich.progress import Progress
 
-    from .data.images import list_images
-    from .metrics.distribution import feature_extractor
-    from .metrics.reference import folder_batches, save_stats
+    from ..metrics.reference import build_stats as build
 
-    n = len(list_images(Path(folder).expanduser()))
-    if n < 2:
-        raise ValueError(f"{folder}: {n} image(s); FID statistics need at least 2")
-    extractor = feature_extractor(mode, untrained)
-    feats = []
-    with Progress(disable=quiet) as progress:
-        task = progress.add_task(f"features ({extractor.label})", total=n)
-        for images in folder_batches(folder, size, batch, lambda k: progress.advance(task, k), resize):
-            feats.append(extractor(images).double().cpu().numpy())
-    import numpy as np
+    with Progress(disable=quiet) as bar:
+        def progress(total: int, label: str):
+            task = bar.add_task(label, total=total)
+            return lambda k: bar.advance(task, k)
 
-    feats = np.concatenate(feats)
-    save_stats(out, feats)
-    return {"out": str(out), "n_images": len(feats), "mode": extractor.label, "size": size}
+        return build(folder, out, size, mode, untrained, batch, resize, progress)
 
 
 def add_parser(sub) -> None:
-    from .metrics.inception import MODES
+    from ..metrics.inception import MODES
 
     p = sub.add_parser("stats", help="FID reference statistics (clean-fid .npz) of an image folder")
     ssub = p.add_subparsers(dest="stats_command", required=True)

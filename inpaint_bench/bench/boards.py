@@ -1,0 +1,223 @@
+"""The leaderboard model: what a leaderboard of one dataset contains, before any format renders it.
+
+Rows are methods, column groups are masks. Cells whose protocols differ (split, resolution, image count, FID mode,
+feature weights) are never ranked in one board: each protocol gets its own board and protocol card. The papers'
+reported numbers (assets/reported.yaml) are rows labelled "reported", never marked best. With several seeds a
+value is mean ± 95 % confidence half-width (Student t). Renderers (`render/`) and W&B (`wandb_log.py`) read boards.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import yaml
+
+from ..files import paths
+from ..metrics import FEATURE_METRICS, UNTRAINED
+
+LOWER_IS_BETTER = {"fid", "kid", "lpips", "nfe", "s/img", "drift"}
+
+
+COST = ("nfe", "s/img")
+
+
+DIGITS = {"fid": 2, "kid": 4, "lpips": 3, "psnr": 2, "ssim": 3, "psnr_hole": 2, "ssim_hole": 3, "is": 2, "ca": 1,
+          "nfe": 0, "s/img": 3, "drift": 4}
+
+
+@dataclass
+class Board:
+    protocol: dict
+    masks: list[str]
+    columns: list[str]  # metric names, then cost columns
+    rows: dict[str, dict[tuple[str, str], list[float]]] = field(default_factory=dict)  # row → (mask, col) → seeds
+    reported: dict[str, dict[tuple[str, str], float]] = field(default_factory=dict)
+    mask_checksums: dict[str, str] = field(default_factory=dict)
+    seeds: set = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # why some reported numbers are not shown
+    hardware: set = field(default_factory=set)  # what s/img was measured on
+
+    def label(self, col: str) -> str:
+        untrained = self.protocol["feature_weights"] == UNTRAINED
+        return f"{col} [{UNTRAINED}]" if untrained and col in FEATURE_METRICS else col
+
+
+def mean_ci(values: list[float]) -> tuple[float, float | None]:
+    if len(values) < 2:
+        return values[0], None
+    from scipy import stats
+
+    m = sum(values) / len(values)
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return m, float(stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values)))
+
+
+def fmt(col: str, values) -> str:
+    if values is None or values == []:
+        return "—"
+    if not isinstance(values, list):
+        values = [values]
+    scale = 100 if col == "ca" else 1
+    m, ci = mean_ci([v * scale for v in values])
+    d = DIGITS.get(col, 3)
+    return f"{m:.{d}f}" + (f" ± {ci:.{d}f}" if ci is not None else "")
+
+
+def protocol_key(result: dict) -> tuple:
+    p = result["protocol"]
+    return (p["dataset"], p["split"], p["split_checksum"], p["size"], p["n_images"], p["fid_mode"],
+            p["feature_weights"], p["lpips_net"], p.get("reference", "test-images"))
+
+
+def separate_collisions(results: list[dict], warn=None) -> list[dict]:
+    """Two different cells (other method configs) under one row label in one table would average into one row:
+    each then gets its cell id appended to the label, with a warning, instead of merging silently."""
+    owners: dict[tuple, set] = defaultdict(set)
+    for r in results:
+        if r.get("status") == "ok":
+            owners[(protocol_key(r), r["row"], r["protocol"]["mask"], r["protocol"]["seed"])].add(r["cell_id"])
+    clashing = {(k[0], k[1]) for k, ids in owners.items() if len(ids) > 1}
+    out = []
+    for r in results:
+        if r.get("status") == "ok" and (protocol_key(r), r["row"]) in clashing:
+            if warn:
+                warn(f"label {r['row']!r} names several method configs; shown as {r['row']} [{r['cell_id'][:8]}]")
+            r = {**r, "row": f"{r['row']} [{r['cell_id'][:8]}]"}
+        out.append(r)
+    return out
+
+
+def build_boards(results: list[dict], dataset: str, mask_order=None, reported: dict | None = None,
+                 row_order=None, warn=None, reported_protocol: dict | None = None) -> list[Board]:
+    results = separate_collisions(results, warn)
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    rank = {row: i for i, row in enumerate(row_order or [])}
+    results = sorted(results, key=lambda r: (rank.get(r.get("row"), len(rank)), r.get("row", "")))
+    for r in results:
+        if r.get("status") == "ok":
+            groups[protocol_key(r)].append(r)
+    boards = []
+    for _key, members in groups.items():
+        p = members[0]["protocol"]
+        masks = [m for m in (mask_order or []) if any(r["protocol"]["mask"] == m for r in members)]
+        masks += sorted({r["protocol"]["mask"] for r in members} - set(masks))
+        metric_cols = list(dict.fromkeys(k for r in members for k in r["config"]["protocol"]["metrics"]))
+        board = Board(protocol={**{k: p[k] for k in ("dataset", "split", "split_checksum", "size", "n_images",
+                                                     "fid_mode", "feature_weights", "lpips_net")},
+                                "reference": p.get("reference", "test-images")},
+                      masks=masks, columns=metric_cols + list(COST))
+        for r in members:
+            mask = r["protocol"]["mask"]
+            used = r["protocol"].get("masks_sha256", r["protocol"]["mask_checksum"])  # the exact masks of the cell
+            if board.mask_checksums.get(mask, used) != used:
+                raise ValueError(f"cells of mask column {mask!r} used different masks ({used[:12]}… vs "
+                                 f"{board.mask_checksums[mask][:12]}…): rerun them with one mask set")
+            board.mask_checksums[mask] = used
+            hw = r.get("hardware")
+            if hw:
+                board.hardware.add(f"{hw['gpu'] or hw['cpu']}, torch {hw['torch']}, {hw['precision']}, "
+                                   f"batch {hw['batch_size']}, {hw['threads']} threads")
+            board.seeds.add(r["protocol"]["seed"])
+            row = board.rows.setdefault(r["row"], defaultdict(list))
+            for k, v in r["metrics"].items():
+                row[(mask, k)].append(v)
+            row[(mask, "nfe")].append(r["nfe"])
+            row[(mask, "s/img")].append(r["seconds_per_image"])
+        mismatch = protocol_mismatch(board.protocol, reported_protocol or {})
+        if mismatch and reported:
+            board.notes.append("the papers' reported numbers are not shown: they were measured with "
+                               + ", ".join(mismatch))
+        for name, per_mask in ({} if mismatch else reported or {}).items():
+            vals = {}
+            for key, d in per_mask.items():
+                for m in masks_for_reported(key, masks, board.notes, name):
+                    vals.update({(m, k): v for k, v in d.items() if k in board.columns})
+            if vals:
+                board.reported[name] = vals
+        boards.append(board)
+    return boards
+
+
+PUBLISHED_MASKS = {"nvidia": "NVIDIA irregular masks", "palette": "Palette's published mask file"}
+
+
+def masks_for_reported(key: str, masks: list[str], notes: list[str], row: str) -> list[str]:
+    """The mask columns a reported number belongs in. `nvidia:ratio_LO_HI` / `palette:freeform_LO_HI` (a paper's
+    number on a published mask file) go only under `nvidia:PATH:…` / `palette:PATH:…` columns of that bucket;
+    under the suite's generated `ratio_*` / `freeform_*` masks they are refused, with a note: those are other
+    masks of the same hole ratio."""
+    kind, _, bucket = key.partition(":")
+    if kind not in PUBLISHED_MASKS or not bucket:
+        return [m for m in masks if m == key]
+    if bucket in masks:
+        notes.append(f"{row}: its {bucket} numbers were measured on {PUBLISHED_MASKS[kind]} and are not shown "
+                     f"beside the generated {bucket} masks; use {kind}:PATH:{bucket} to compare")
+    return [m for m in masks if m.startswith(f"{kind}:") and m.endswith(f":{bucket}")]
+
+
+def untrained_column(board: Board, col: str) -> bool:
+    return board.label(col) != col
+
+
+def best(board: Board) -> set[tuple[str, str, str]]:
+    """(row, mask, col) of the best measured value in each column (reported rows excluded; never in a column of
+    untrained-feature numbers, which rank nothing)."""
+    marks = set()
+    for mask in board.masks:
+        for col in board.columns:
+            if untrained_column(board, col):
+                continue
+            scored = [(mean_ci(v[(mask, col)])[0], row) for row, v in board.rows.items() if v.get((mask, col))]
+            if len(scored) < 2:
+                continue
+            pick = min(scored) if col in LOWER_IS_BETTER else max(scored)
+            marks.update((row, mask, col) for value, row in scored if value == pick[0])
+    return marks
+
+
+def protocol_card(board: Board, sweep_seeds) -> list[str]:
+    p = board.protocol
+    lines = [f"dataset: {p['dataset']} / split {p['split']} (file-list sha256 {p['split_checksum'][:12]})",
+             f"resolution: {p['size']}×{p['size']}, images: {p['n_images']}, seeds: {sorted(board.seeds or sweep_seeds)}",
+             f"FID/KID: clean-fid mode {p['fid_mode']}, feature weights: {p['feature_weights']}, reference: "
+             f"{p.get('reference', 'test-images')}; LPIPS: {p['lpips_net']}",
+             "masks: " + ", ".join(f"{m} ({board.mask_checksums.get(m, '?')[:12]})" for m in board.masks)]
+    if board.hardware:
+        lines.append("timings (s/img) on: " + "; ".join(sorted(board.hardware)))
+    lines += board.notes
+    if p["feature_weights"] == UNTRAINED:
+        lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "
+                     "pipeline and are not comparable with any published number.")
+    return lines
+
+
+def table_rows(board: Board) -> tuple[list[str], list[list[str]], list[bool]]:
+    header = ["method"] + [f"{m} / {board.label(c)}" for m in board.masks for c in board.columns]
+    rows, is_reported = [], []
+    for row, values in board.rows.items():
+        rows.append([row] + [fmt(c, values.get((m, c))) for m in board.masks for c in board.columns])
+        is_reported.append(False)
+    for row, values in board.reported.items():
+        rows.append([row] + [fmt(c, values.get((m, c))) for m in board.masks for c in board.columns])
+        is_reported.append(True)
+    return header, rows, is_reported
+
+
+def reported_numbers(dataset: str) -> dict:
+    data = yaml.safe_load((paths.ASSETS_DIR / "reported.yaml").read_text())
+    return (data.get(dataset) or {}).get("rows", {})
+
+
+def reported_protocol(dataset: str) -> dict:
+    """The protocol the papers' numbers for `dataset` were measured under, where the papers state it: `fid_mode`
+    and the `reference` kind (`stats`, `folder`, `test-images`). Reported rows only join tables with that protocol."""
+    data = yaml.safe_load((paths.ASSETS_DIR / "reported.yaml").read_text())
+    return (data.get(dataset) or {}).get("protocol", {})
+
+
+def protocol_mismatch(board_protocol: dict, wanted: dict) -> list[str]:
+    have = {"fid_mode": board_protocol.get("fid_mode"),
+            "reference": str(board_protocol.get("reference", "test-images")).split(":")[0]}
+    return [f"{k} {wanted[k]} (this table: {have[k]})" for k in wanted if have.get(k) != wanted[k]]

@@ -1,0 +1,1 @@
+"""Leaderboard renderers: one module per format, each a function of the board model (`bench/boards.py`)."""

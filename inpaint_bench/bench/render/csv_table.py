@@ -1,0 +1,34 @@
+"""The leaderboard as CSV (`leaderboard.csv`): one line per (protocol, row, mask, metric)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ..boards import mean_ci
+
+
+def csv_text(text) -> str:
+    """A text field for CSV: a leading = + - @ would run as a formula in spreadsheet programs; quote it."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def render_csv(boards) -> str:
+    """`leaderboard.csv`: measured and reported values, one line per (protocol, row, mask, metric)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["protocol", "dataset", "size", "n_images", "fid_mode", "feature_weights", "kind", "method", "mask",
+                "metric", "mean", "ci95", "n_seeds"])
+    for i, b in enumerate(boards):
+        p = b.protocol
+        lead = [i, csv_text(p["dataset"]), p["size"], p["n_images"], p["fid_mode"], p["feature_weights"]]
+        for row, values in b.rows.items():
+            for (mask, col), v in values.items():
+                m, ci = mean_ci(v)
+                w.writerow(lead + ["measured", csv_text(row), csv_text(mask), b.label(col), m,
+                                   "" if ci is None else ci, len(v)])
+        for row, values in b.reported.items():
+            for (mask, col), v in values.items():
+                w.writerow(lead + ["reported", csv_text(row), csv_text(mask), col, v, "", ""])
+    return buf.getvalue()

@@ -1,0 +1,76 @@
+"""The leaderboard as one self-contained HTML page (`leaderboard.html`): sortable tables, cards, images inline."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+from ..boards import LOWER_IS_BETTER, best, fmt, protocol_card, untrained_column
+
+SORT_JS = """
+document.querySelectorAll('table.lb th').forEach(th => th.addEventListener('click', () => {
+  const i = th.cellIndex;  // the column within this table (an index over all tables broke every table but the first)
+  const body = th.closest('table').tBodies[0];
+  const num = s => { const v = parseFloat(s); return isNaN(v) ? Infinity : v; };
+  const dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
+  [...body.rows].sort((a, b) => dir * (num(a.cells[i].textContent) - num(b.cells[i].textContent)) ||
+      a.cells[i].textContent.localeCompare(b.cells[i].textContent)).forEach(r => body.appendChild(r));
+}));
+"""
+
+
+def arrow(col: str) -> str:
+    """↓ where lower is better, ↑ where higher is."""
+    return "↓" if col in LOWER_IS_BETTER else "↑"
+
+
+def render_html(boards, seeds, failed, images, bins, title: str) -> str:
+    """`leaderboard.html`: per board its card and a sortable table; failed cells; `images` (grids, then plots)
+    inline as data URLs; the hole-ratio `bins` tables; the sorting script."""
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
+             "body{font-family:sans-serif;margin:2em}table.lb{border-collapse:collapse;font-size:13px}"
+             "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{cursor:pointer;background:#eee}"
+             "td:first-child{text-align:left}.best{font-weight:bold;background:#e6f4e6}.reported{font-style:italic;"
+             "color:#666}.card{background:#f7f7f7;padding:.5em 1em;font-size:13px}.untrained{color:#999;"
+             "background:#f4f4f4}.scroll{overflow-x:auto;max-width:100%}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]
+    for b in boards:
+        marks = best(b)
+        parts.append("<div class='card'>" + "<br>".join(html.escape(x) for x in protocol_card(b, seeds)) + "</div>")
+
+        def cls(row, m, c, b=b, marks=marks):
+            return "untrained" if untrained_column(b, c) else "best" if (row, m, c) in marks else ""
+
+        heads = "<th>method</th>" + "".join(
+            f"<th class='{'untrained' if untrained_column(b, c) else ''}' title='{'lower' if arrow(c) == '↓' else 'higher'}"
+            f" is better'>{html.escape(f'{m} / {b.label(c)} {arrow(c)}')}</th>" for m in b.masks for c in b.columns)
+        parts.append(f"<div class='scroll'><table class='lb'><thead><tr>{heads}</tr></thead><tbody>")
+        for row, values in b.rows.items():
+            tds = "".join(f"<td class='{cls(row, m, c)}'>{html.escape(fmt(c, values.get((m, c))))}</td>"
+                          for m in b.masks for c in b.columns)
+            parts.append(f"<tr><td>{html.escape(row)}</td>{tds}</tr>")
+        for row, values in b.reported.items():
+            tds = "".join(f"<td>{html.escape(fmt(c, values.get((m, c))))}</td>" for m in b.masks for c in b.columns)
+            parts.append(f"<tr class='reported'><td>{html.escape(row)}</td>{tds}</tr>")
+        parts.append("</tbody></table></div>")
+    if failed:
+        parts.append("<h3>Failed cells</h3><ul>" + "".join(
+            f"<li>{html.escape(r['row'])} · {html.escape(r['config']['mask'])}: {html.escape(r['error'])}</li>"
+            for r in failed) + "</ul>")
+    for g in images:
+        data = base64.b64encode(g.read_bytes()).decode()
+        parts.append(f"<h3>{html.escape(g.stem)}</h3><img alt='{html.escape(g.stem)}' src='data:image/png;base64,{data}'>")
+    if bins:
+        parts.append(_bins(bins))
+    parts.append(f"<script>{SORT_JS}</script></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _bins(tables) -> str:
+    parts = []
+    for mask, header, body in tables:
+        parts.append(f"<h3>{html.escape(mask)} by hole ratio (per-image means, 10 % bins)</h3><table class='lb'>"
+                     "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>")
+        parts += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body]
+        parts.append("</tbody></table>")
+    return "\n".join(parts)

@@ -1,0 +1,58 @@
+"""The leaderboard as Markdown (`leaderboard.md`): a protocol card and a table per board, failed cells, bins."""
+
+from __future__ import annotations
+
+from ..boards import best, fmt, protocol_card
+
+MARKDOWN_SPECIAL = "\\`*|"  # (intraword _ and [] do not format in GitHub Markdown; kept readable)
+
+
+def md_escape(text) -> str:
+    """Text for a Markdown table cell: `|` cannot end the cell, `<script>` is not HTML, `*_` do not format."""
+    text = str(text).replace("&", "&amp;").replace("\n", " ")
+    out = "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in text)
+    return out.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _boards(boards, seeds, failed, grids) -> str:
+    out = []
+    for board in boards:
+        marks = best(board)
+        out += [f"### {md_escape(board.protocol['dataset'])} — protocol", ""]
+        out += [f"- {md_escape(line)}" for line in protocol_card(board, seeds)] + [""]
+        header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.label(c))}" for m in board.masks
+                               for c in board.columns]
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row, values in board.rows.items():
+            cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else fmt(c, values.get((m, c)))
+                     for m in board.masks for c in board.columns]
+            out.append(f"| {md_escape(row)} | " + " | ".join(cells) + " |")
+        for row, values in board.reported.items():
+            out.append(f"| _{md_escape(row)}_ | " + " | ".join(fmt(c, values.get((m, c))) for m in board.masks for c in board.columns) + " |")
+        out.append("")
+    out += _failed_lines(failed)
+    out += [f"![{md_escape(g.stem)}]({g.name})" for g in grids]
+    return "\n".join(out) + "\n"
+
+
+def _failed_lines(failed) -> list[str]:
+    if not failed:
+        return []
+    return ["**Failed cells** (rerun the sweep to retry them):", ""] + [
+        f"- {md_escape(r['row'])} · {md_escape(r['config']['mask'])} · seed {r['config']['seed']}: "
+        f"{md_escape(r['error'])}" for r in failed] + [""]
+
+
+def _bins(tables) -> list[str]:
+    out = []
+    for mask, header, body in tables:
+        out += [f"#### {md_escape(mask)} by hole ratio (per-image means, 10 % bins)", "",
+                "| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in body] + [""]
+    return out
+
+
+def render_markdown(boards, seeds, failed, grids, bins, plots, title: str) -> str:
+    """`leaderboard.md`: the boards, failed cells, sample grids (beside the file), bin tables, plots (in plots/)."""
+    return (f"# {title}\n\n" + _boards(boards, seeds, failed, grids) + "\n".join(_bins(bins))
+            + "".join(f"\n![{md_escape(p.stem)}](plots/{p.name})" for p in plots))
