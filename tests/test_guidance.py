@@ -126,3 +126,16 @@ def test_official_classifier_architecture_ends_in_the_attention_pool_of_create_c
     assert sd["out.2.c_proj.weight"].shape == (1000, 512, 1)
     assert sd["time_embed.0.weight"].shape == (512, 128)
     assert not any(k.startswith("output_blocks") for k in sd)
+
+
+def test_repaint_passes_its_own_classifier_scale_to_the_guidance():
+    """The call site: RePaint's guidance is s times the unit-scale gradient (the fixture runs at s = 1.0, where
+    passing a constant 1.0 instead of `classifier_scale` would go unnoticed)."""
+    torch.manual_seed(0)
+    m = class_cond_repaint(classifier_scale=2.5)
+    x, y = torch.randn(2, 3, 16, 16), torch.tensor([1, 3])
+    with torch.inference_mode():
+        guided = m.guidance(x, 3, y)
+        unit = log_prob_gradient(m.classifier, x, m.net_time(x, 3, m.sched), y, 1.0)
+    assert unit.abs().max() > 0
+    torch.testing.assert_close(guided, 2.5 * unit)

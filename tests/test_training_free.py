@@ -135,6 +135,31 @@ def test_isdiff_attempts_follow_the_threshold_and_keep_the_lowest_dce(monkeypatc
         isdiff_ddnm(checkpoint=None, t_start=400, t_check=300, t_step=100, max_attempts=3)
 
 
+@pytest.mark.parametrize("make", [isdiff_repaint, isdiff_ddnm])
+def test_isdiff_diffuses_its_seed_to_t_start_and_samples_from_there(make, monkeypatch):
+    """The first base call starts at t_s (snapped to the DDIM grid), from x_{t_s} ~ q(x_{t_s} | seed):
+    (x − √ᾱ_{t_s} seed)/√(1 − ᾱ_{t_s}) is standard normal. (With an oracle network x̂0 ≡ x0, the level the
+    seed was diffused to would not show in the output.)"""
+    x0, mask = batch(2)
+    method = make(checkpoint=None, dce_threshold=float("inf"))
+    seeds, calls = [], []
+    real_seed, sample = isdiff_module.gmm_seed, method.base.sample
+    monkeypatch.setattr(isdiff_module, "gmm_seed", lambda *a, **k: seeds.append(real_seed(*a, **k)) or seeds[-1])
+
+    def spy(x, times, *args, **kwargs):
+        calls.append((x.clone(), list(times)))
+        return sample(x, times, *args, **kwargs)
+
+    method.base.sample = spy
+    method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "ab"))
+    t_s = method.snap(method.t_start)
+    start, times = calls[0]
+    assert times[0] == t_s and t_s > method.snap(method.t_check)
+    abar = method.base.schedule.abar(t_s)
+    z = (start - abar**0.5 * seeds[0]) / (1 - abar) ** 0.5
+    assert abs(z.mean().item()) < 0.05 and abs(z.std().item() - 1) < 0.05
+
+
 def test_isdiff_costs_at_most_a_fifth_of_repaint():
     repaint_nfe = sum(b == a - 1 for a, b in zip(RePaint(checkpoint=None).times, RePaint(checkpoint=None).times[1:], strict=False))
     x0, mask = batch(1)

@@ -19,6 +19,7 @@ STRD = "inpaint_bench/methods/strdiffusion.py"
 IRSDE = "inpaint_bench/methods/irsde.py"
 UNIT = "tests/test_irsde_strdiffusion.py"
 REPAINT = "inpaint_bench/methods/repaint.py"
+ISDIFF = "inpaint_bench/methods/isdiff.py"
 GAUSS = "inpaint_bench/diffusion/gaussian.py"  # a mutation may name the test file that should catch it
 
 MUTATIONS = {
@@ -69,6 +70,21 @@ MUTATIONS = {
         ("posterior mean coefficients swapped", GAUSS,
          "float(schedule.posterior_mean_coef1[t]) * x0 + float(schedule.posterior_mean_coef2[t]) * x_t",
          "float(schedule.posterior_mean_coef2[t]) * x0 + float(schedule.posterior_mean_coef1[t]) * x_t"),
+        ("classifier scale 1.0 at the call site instead of classifier_scale", REPAINT,
+         "                                 self.hparams.classifier_scale)", "                                 1.0)",
+         "tests/test_guidance.py"),
+    ],
+    "respacing": [
+        ("space_timesteps as round(i·stride) instead of the accumulated stride", GAUSS,
+         "    return sorted(set(space_indices(n_timestep, count)))",
+         "    stride = (n_timestep - 1) / (count - 1) if count > 1 else 1\n"
+         "    return sorted({round(i * stride) for i in range(count)})"),
+    ],
+    "isdiff": [
+        ("IS-Diff seed diffused to t_c instead of t_s", ISDIFF,
+         "x = G.q_sample(seed[idx], base.schedule.abar(t_start), base.noise(seed[idx], gens))",
+         "x = G.q_sample(seed[idx], base.schedule.abar(t_check), base.noise(seed[idx], gens))",
+         "tests/test_training_free.py"),
     ],
     "ddnm": [
         ("range–null-space projection with the wrong sign", "inpaint_bench/methods/ddnm.py",
