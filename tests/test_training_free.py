@@ -1,5 +1,7 @@
 """RePaint, DDNM and IS-Diff: jump schedule, oracle recovery, the range–null-space constraint, IS-Diff's logic."""
 
+import math
+
 import pytest
 import torch
 from conftest import random_batch
@@ -112,7 +114,7 @@ def test_isdiff_attempts_follow_the_threshold_and_keep_the_lowest_dce(monkeypatc
     once.inpaint(image, mask, sample_generators(0, "a"))
     assert once.attempts == 1
     scores = iter([5.0, 3.0, 4.0])
-    monkeypatch.setattr(isdiff_module, "dce", lambda x0, mask, bins: torch.tensor([next(scores)], dtype=torch.float64))
+    monkeypatch.setattr(isdiff_module, "dce", lambda x0, mask, bins, features: torch.tensor([next(scores)], dtype=torch.float64))
     method = isdiff_repaint(checkpoint=None, dce_threshold=float("-inf"), max_attempts=3)
     oracle(method.base, x0)
     calls = []
@@ -249,13 +251,14 @@ def test_ddim_steps_as_ddnm_builds_them():
 
 @pytest.mark.parametrize("make", [isdiff_repaint, isdiff_ddnm])
 def test_isdiff_checks_dce_on_the_estimate_the_base_would_form(make, monkeypatch):
-    """RePaint base: the known region is injected before the DCE call; DDNM base: the projected x̂0 is scored."""
+    """The base forms x̂0 at t_c its own way (RePaint: the known region injected before the network call; DDNM:
+    the projected x̂0), and DCE scores the inpainting result: that x̂0 in the hole, the input outside, on both."""
     x0, mask = batch(1)
     method = make(checkpoint=None, dce_threshold=float("inf"))  # one attempt
     torch.nn.init.normal_(method.base.net.out[2].weight, std=0.05)  # ε ≠ 0
-    scored, calls, states = [], [], []
-    monkeypatch.setattr(isdiff_module, "dce", lambda x0, mask, bins: scored.append(x0) or torch.zeros(len(x0)))
-    model_out, sample = method.base.model_out, method.base.sample
+    scored, calls, states, estimates = [], [], [], []
+    monkeypatch.setattr(isdiff_module, "dce", lambda x0, mask, bins, features: scored.append(x0) or torch.zeros(len(x0)))
+    model_out, sample, checkpoint_x0 = method.base.model_out, method.base.sample, method.base.checkpoint_x0
 
     def spy_model(x, t, s, labels=None):
         calls.append((x.clone(), t))
@@ -266,14 +269,88 @@ def test_isdiff_checks_dce_on_the_estimate_the_base_would_form(make, monkeypatch
         states.append(out[0].clone())
         return out
 
-    method.base.model_out, method.base.sample = spy_model, spy_sample
+    def spy_estimate(*args, **kwargs):
+        estimates.append(checkpoint_x0(*args, **kwargs))
+        return estimates[-1]
+
+    method.base.model_out, method.base.sample, method.base.checkpoint_x0 = spy_model, spy_sample, spy_estimate
     method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))
     t_check = method.snap(method.t_check)
     dce_input = next(x for x, t in calls if t == t_check)  # the segment stops at t_c; the DCE call is the first
     keep = (1 - mask).expand_as(x0).bool()
+    assert torch.equal(scored[0][keep], x0[keep])  # the input outside the hole, on both bases
+    assert torch.equal(scored[0][~keep], estimates[0][~keep])  # the base's estimate inside
     if make is isdiff_ddnm:
-        assert torch.equal(dce_input, states[0])  # DDNM's x̂0 comes from x_t itself …
-        assert torch.allclose(scored[0][keep], x0[keep], atol=1e-6)  # … projected: the known pixels are y
+        assert torch.equal(dce_input, states[0])  # DDNM's x̂0 comes from x_t itself
     else:
         changed = (dce_input - states[0]).abs()
         assert changed[~keep].max() == 0 and changed[keep].max() > 0  # injected, in the known region only
+        assert (estimates[0][keep] - x0[keep]).abs().max() > 1e-3  # RePaint's own x̂0 would not be the input
+
+
+def test_dce_is_the_cross_entropy_of_the_known_histogram_under_the_hole_histogram():
+    """H(p_known, p_hole), not the reverse: a known region of two grey levels 50/50 and a hole of one of them
+    scores −½ log(1 + ε) − ½ log ε (≈ 6.9 nats); the other direction would be log 2."""
+    x = torch.full((1, 3, 8, 8), -1.0)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 4:] = 1  # right half is the hole: all −1
+    x[..., 0:4:2, :4] = 1.0  # the known left half: rows alternate +1 / −1 … half of its pixels at +1
+    x[..., 4:8:2, :4] = 1.0
+    score = dce(x, mask, bins=8, features="intensity").item()
+    eps = 1e-6
+    assert abs(score - (-0.5 * math.log(1 + eps) - 0.5 * math.log(eps))) < 1e-6
+
+
+def test_dce_texture_term_tells_apart_holes_with_the_same_colours_in_another_texture():
+    """Known region: a 1-pixel checkerboard of two colours. Hole A: the same checkerboard; hole B: the same two
+    colours in large blocks. Intensity histograms agree for both (50/50), so intensity-only DCE cannot tell them
+    apart; the LBP texture histogram can."""
+    size = 32
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    fine = ((yy + xx) % 2).float() * 1.6 - 0.8
+    blocks = (((yy // 8) + (xx // 8)) % 2).float() * 1.6 - 0.8
+    mask = torch.zeros(1, 1, size, size)
+    mask[..., 8:24, 8:24] = 1
+    same = fine.expand(1, 3, size, size).clone()
+    other = torch.where(mask.bool(), blocks, fine).expand(1, 3, size, size).clone()
+    intensity = [dce(x, mask, features="intensity").item() for x in (same, other)]
+    both = [dce(x, mask).item() for x in (same, other)]
+    assert abs(intensity[0] - intensity[1]) < 0.05
+    assert both[1] > both[0] + 1.0
+
+
+def test_isdiff_refuses_a_t_step_the_ddim_grid_snaps_back_and_lists_its_starts():
+    """DDIM-10 steps are 100 apart: t_step 40 snaps 400 − 40 back to 400, so every retry would repeat the start."""
+    with pytest.raises(ValueError, match="does not move t_s"):
+        isdiff_ddnm(checkpoint=None, steps=10, t_start=400, t_check=100, t_step=40)
+    ok = isdiff_ddnm(checkpoint=None, steps=10, t_start=400, t_check=100, t_step=60)
+    assert ok.planned_starts() == sorted(set(ok.planned_starts()), reverse=True) and len(ok.planned_starts()) == 3
+    with pytest.raises(ValueError, match="dce_features"):
+        isdiff_ddnm(checkpoint=None, dce_features="colour")
+
+
+def test_gmm_seed_is_not_clamped_to_the_image_range():
+    """The paper adds its slight noise without clamping; with colours near ±1 the seed goes past them."""
+    image = torch.full((1, 3, 16, 16), 0.98)
+    image[..., ::2, :] = -0.98
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    seed = gmm_seed(image, mask, 2, 0.3, sample_generators(0, "a"))
+    assert seed.abs().max() > 1.0 and torch.equal(seed[mask.expand_as(seed) == 0], image[mask.expand_as(seed) == 0])
+
+
+def test_default_dce_threshold_follows_its_rule_on_the_training_split():
+    """τ is the 75th percentile of the ground truth's DCE on shapes' training split with the default masks
+    (benchmarks/dce_threshold.py, 512 scenes); on a disjoint part of that split the ground truth passes about
+    three times in four."""
+    from inpaint_bench.data import build_datamodule
+    from inpaint_bench.methods.isdiff import DCE_THRESHOLD
+
+    scores = []
+    for mask in ("center", "wide"):
+        dm = build_datamodule("shapes", split="train", mask=mask, limit=768, batch_size=128)
+        for batch in dm.predict_dataloader():
+            if batch["index"].min() >= 512:  # not the scenes the default was set on
+                scores.append(dce(batch["image"], batch["mask"]))
+    passed = (torch.cat(scores) <= DCE_THRESHOLD).double().mean().item()
+    assert 0.65 <= passed <= 0.85
