@@ -27,6 +27,27 @@ def test_print_config_resolves_every_recipe(recipe, capsys):
     assert "max_steps" in printed["trainer"] and "mask" in printed["train"]
 
 
+OFFICIAL_AUGMENT = {  # what each recipe's official training loader does (file and line in the recipe's comment)
+    "i2sb_inpaint_center": {"crop": None, "hflip": True, "vflip": False, "transpose": False},
+    "i2sb_inpaint_freeform1020": {"crop": None, "hflip": True, "vflip": False, "transpose": False},
+    "i2sb_inpaint_freeform2030": {"crop": None, "hflip": True, "vflip": False, "transpose": False},
+    "asyncdsb_places2": {"crop": None, "hflip": True, "vflip": False, "transpose": False},
+    "irsde_celebahq": {"crop": 128, "hflip": True, "vflip": True, "transpose": True},
+    "strdiffusion_places2": {"crop": None, "hflip": True, "vflip": True, "transpose": True},
+    "ddpm_tiny": {"crop": None, "hflip": False, "vflip": False, "transpose": False},  # departs, said in the recipe
+}
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_print_config_shows_each_recipes_augmentation(recipe, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--config", str(recipe), "--print_config"])
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["data"]["init_args"]["augment"] == OFFICIAL_AUGMENT[recipe.stem]
+    text = recipe.read_text()
+    assert "Data" in text and ("line" in text or "Departure" in text)  # the upstream file and line, or the reason
+
+
 def test_a_recipe_trains_and_exports_with_command_line_overrides(tmp_path):
     from inpaint_bench.nets.checkpoints import safetensors_metadata
 

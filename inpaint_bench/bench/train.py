@@ -52,13 +52,15 @@ def checked_resume(path: Path) -> str:
 def train(method: str, dataset: str = "shapes", mask: str | None = None, max_steps: int = 1000, batch_size: int = 16,
           out: Path = Path("runs/train"), seed: int = 0, resume: bool = False, wandb: bool = False,
           accelerator: str = "auto", devices="auto", export_tiny: bool = False, lr: float | None = None,
-          data_root: str | None = None, init: str | None = None, method_config: dict | None = None):
+          data_root: str | None = None, init: str | None = None, method_config: dict | None = None,
+          augment: dict | None = None):
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     from .. import methods
     from ..data import build_datamodule
+    from ..data.augment import Augment
 
     if method not in TRAINABLE:
         raise ValueError(f"cannot train {method!r}; trainable methods: {', '.join(TRAINABLE)}")
@@ -87,7 +89,8 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
     if init is not None:
         warm_start(model, init)
     kwargs = {"root": data_root} if data_root else {}
-    dm = build_datamodule(dataset, split="train", batch_size=batch_size, **kwargs)
+    dm = build_datamodule(dataset, split="train", batch_size=batch_size, seed=seed,
+                          augment=Augment(**augment) if augment else None, **kwargs)
     out = Path(out) / method
     loggers = [CSVLogger(str(out), name="logs")]
     if wandb:

@@ -27,13 +27,16 @@ def add_parser(sub) -> None:
     p.add_argument("--export-tiny", action="store_true", help="write the shipped tiny checkpoint in the package")
     p.add_argument("--method-config", default=None, help="extra method config as YAML, e.g. '{target: eq4}'")
     p.add_argument("--init", default=None, help="warm-start the UNet from a checkpoint (path, registry key, or i2sb_tiny)")
+    p.add_argument("--augment", default=None, help="train-time augmentation as YAML, e.g. '{crop: 128, hflip: true, "
+                   "vflip: true, transpose: true}' (data/augment.py)")
 
     def run(a) -> int:
         import yaml
 
         path = train(a.method, a.dataset, a.mask, a.max_steps, a.batch_size, a.out, a.seed, a.resume, a.wandb,
                      a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root, a.init,
-                     yaml.safe_load(a.method_config) if a.method_config else None)
+                     yaml.safe_load(a.method_config) if a.method_config else None,
+                     yaml.safe_load(a.augment) if a.augment else None)
         print(f"exported {path}")
         return 0
 

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 from ..files import paths
 from ..registry import Registry
+from .augment import Augment, AugmentedDataset, EpochSampler
 from .folder import DatasetError, ImageFolderDataset, Split, read_label_file, read_split_file
 from .images import list_images
 
@@ -46,6 +47,8 @@ class InpaintDataModule(L.LightningDataModule):
         resize_masks: bool = False,  # folder:/repaint: masks of another size are resized (nearest) instead of refused
         label_file: str | Path | None = None,  # one label per line for `split_file`'s images (I²SB's layout)
         resize: str = "bicubic",  # image resize policy: bicubic (the suite's) or bilinear (torchvision, I²SB's)
+        augment: Augment | None = None,  # train-time crop / flips (train_dataloader only), see data/augment.py
+        seed: int = 0,  # seed of the training order and of the augmentation, per (seed, epoch, index)
     ):
         super().__init__()
         self.root = self._resolve_root(root)
@@ -55,6 +58,9 @@ class InpaintDataModule(L.LightningDataModule):
         self.split_file, self.limit = split_file, limit
         self.mask_polarity, self.resize_masks = mask_polarity, resize_masks
         self.label_file, self.resize = label_file, resize
+        self.augment, self.seed = augment or Augment(), seed
+        if self.augment.active() and split == "test":
+            raise DatasetError("augment is for training: the test split is never augmented (use split: train)")
         self._dataset: ImageFolderDataset | None = None
 
     def _resolve_root(self, root) -> Path:
@@ -106,11 +112,25 @@ class InpaintDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.dataset  # noqa: B018 — fail early, on every rank, with a clear error
 
-    def _loader(self, shuffle: bool = False) -> DataLoader:
-        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
+    def _loader(self) -> DataLoader:
+        return DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(shuffle=True)
+        """Shuffled per (seed, epoch), augmented per (seed, epoch, index); a resumed run continues where the
+        checkpoint's epoch stopped (its sampler skips the samples already trained on)."""
+        epoch, skip = self._resume_position()
+        sampler = EpochSampler(len(self.dataset), self.seed, shuffle=True, epoch=epoch, skip=skip)
+        return DataLoader(AugmentedDataset(self.dataset, self.augment, self.seed), batch_size=self.batch_size,
+                          sampler=sampler, num_workers=self.num_workers)
+
+    def _resume_position(self) -> tuple[int, int]:
+        """(epoch, samples of it already consumed) of the Trainer this DataModule is attached to: non-zero after
+        `fit(ckpt_path=…)` restored a mid-epoch checkpoint (Lightning restores the loops before asking for data)."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return 0, 0
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed  # completed lags by one on_train_batch_end
+        return trainer.current_epoch, done * self.batch_size * trainer.world_size
 
     def test_dataloader(self) -> DataLoader:
         return self._loader()
