@@ -354,7 +354,7 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
                result("a", "center", 10.0, 3.0, True), result("b", "center", 30.0, 1.0, True),
                result("c", "center", 25.0, 2.0, True)]
     boards = build_boards(results, "tiny")
-    page = render_html(boards, [0], [], [], [], "t")
+    page = render_html(boards, [0], [], "t")
     assert "fid [UNTRAINED-FEATURES] ↓" in page and "psnr ↑" in page and "class='scroll'" in page
     untrained_board = next(b for b in boards if b.protocol["feature_weights"] == "UNTRAINED-FEATURES")
     from inpaint_bench.bench.boards import best
@@ -427,9 +427,10 @@ def test_folder_dataset_runs_any_image_folder(tmp_path):
     sweep = load_sweep(sweep_file(tmp_path, datasets=[f"folder:{tmp_path / 'mine'}"], methods=["mean_fill"],
                                   masks=["center"], limit=None, size=32, metrics=["psnr"]))
     run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=False, echo=lambda s: None)
-    cell = json.loads(next((tmp_path / "results/folder/cells").glob("*.json")).read_text())
+    (where,) = (tmp_path / "results").glob("folder-mine-*")  # one folder per image folder, named by it
+    cell = json.loads(next((where / "cells").glob("*.json")).read_text())
     assert cell["status"] == "ok" and cell["n_images"] == 3 and cell["protocol"]["size"] == 32
-    assert (tmp_path / "results/folder/leaderboard.md").exists()
+    assert (where / "leaderboard.md").exists()
 
 
 def test_plots_show_hole_ratio_bins_nfe_curves_and_the_cost_frontier(tmp_path):

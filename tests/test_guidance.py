@@ -85,7 +85,8 @@ def test_class_labels_from_the_dataset_or_drawn_per_image_from_its_own_generator
 def test_isdiff_repaint_on_imagenet_setting_passes_labels_and_counts_classifier_calls():
     from inpaint_bench.methods.isdiff import isdiff_repaint
 
-    m = isdiff_repaint(checkpoint=None, net=NET, classifier="random", classifier_net=CLS, ddim_steps=10,
+    m = isdiff_repaint(checkpoint=None, net=NET, classifier="random", classifier_net=CLS, ddim_steps=10, t_start=500,
+                       t_check=200, t_step=100,
                        class_labels="dataset")
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     mask = torch.zeros(2, 1, 16, 16)

@@ -14,13 +14,15 @@ HOLE_BIN = 0.1  # LaMa-style 10 % hole-ratio bins
 BIN_METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole", "lpips")
 
 
-def hole_bin_tables(results: list[dict], store) -> list[tuple[str, list[str], list[list[str]]]]:
+def hole_bin_tables(results: list[dict], store, dataset: str, label=lambda col: col
+                    ) -> list[tuple[str, list[str], list[list[str]]]]:
     """Per mask whose per-image hole ratios span several 10 % bins: (mask, header, rows) with each method's mean
-    per-image metrics per bin (from the cells' per-image CSVs), as LaMa reports by mask area."""
+    per-image metrics per bin (from the cells' per-image CSVs under `dataset`, the results folder), as LaMa
+    reports by mask area. `results` are one protocol's cells; `label(col)` names a column (its UNTRAINED tag)."""
     per_mask: dict[str, dict[str, list[dict]]] = defaultdict(dict)
     for r in results:
         if r.get("status") == "ok":
-            rows = store.read_images(r["protocol"]["dataset"], r["cell_id"])
+            rows = store.read_images(dataset, r["cell_id"])
             if rows:
                 per_mask[r["protocol"]["mask"]].setdefault(r["row"], []).extend(rows)
     tables = []
@@ -32,7 +34,7 @@ def hole_bin_tables(results: list[dict], store) -> list[tuple[str, list[str], li
         binned = {row: {b: [x for x in rows if min(int(x["hole_ratio"] / HOLE_BIN), 9) == b] for b in bins}
                   for row, rows in by_row.items()}
         counts = {b: max(len(per_bin[b]) for per_bin in binned.values()) for b in bins}
-        header = ["method"] + [f"{b * 10}–{b * 10 + 10} % (n={counts[b]}) / {c}" for b in bins for c in cols]
+        header = ["method"] + [f"{b * 10}–{b * 10 + 10} % (n={counts[b]}) / {label(c)}" for b in bins for c in cols]
         body = []
         for row, per_bin in binned.items():
             cells = [row]

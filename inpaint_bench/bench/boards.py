@@ -38,6 +38,17 @@ class Board:
     seeds: set = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # why some reported numbers are not shown
     hardware: set = field(default_factory=set)  # what s/img was measured on
+    key: tuple = ()  # protocol_key of its cells
+    results: list = field(default_factory=list)  # its ok cells (with their row labels)
+    grids: list = field(default_factory=list)  # sample grid PNGs of this protocol (publisher)
+    plots: list = field(default_factory=list)  # plot PNGs of this protocol (publisher)
+    bins: list = field(default_factory=list)  # hole-ratio bin tables of this protocol (bins.py)
+
+    def digest(self) -> str:
+        """8 hex digits naming this protocol in file names (when a results folder holds several)."""
+        import hashlib
+
+        return hashlib.sha256(repr(self.key).encode()).hexdigest()[:8]
 
     def label(self, col: str) -> str:
         untrained = self.protocol["feature_weights"] == UNTRAINED
@@ -107,7 +118,7 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
         board = Board(protocol={**{k: p[k] for k in ("dataset", "split", "split_checksum", "size", "n_images",
                                                      "fid_mode", "feature_weights", "lpips_net")},
                                 "reference": p.get("reference", "test-images")},
-                      masks=masks, columns=metric_cols + list(COST))
+                      masks=masks, columns=metric_cols + list(COST), key=_key, results=members)
         for r in members:
             mask = r["protocol"]["mask"]
             used = r["protocol"].get("masks_sha256", r["protocol"]["mask_checksum"])  # the exact masks of the cell

@@ -74,6 +74,10 @@ class CellConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def results_key(self) -> str:
+        """The folder of this cell's dataset in the results store (`dataset_key`)."""
+        return dataset_key(self.protocol.dataset, self.protocol.data_root)
+
     def cell_id(self) -> str:
         """sha256 of the resolved config (batch size excluded: results do not depend on it)."""
         d = self.to_dict()
@@ -114,9 +118,23 @@ class SweepConfig:
         return out
 
 
-def dataset_key(name: str) -> str:
-    """The dataset's name in results: `folder:PATH` → `folder` (its path goes into the protocol's data_root)."""
-    return "folder" if name.startswith("folder:") else name
+def dataset_key(name: str, data_root: str | None = None) -> str:
+    """The dataset's folder in results. A folder of your own images (`folder:PATH`, or `folder` with a data root)
+    gets `folder-<its name>-<sha256 of its resolved path, 8 hex>`: one place per image folder, inside the results
+    folder whatever the path (`../x`, an absolute path), never the raw path itself."""
+    if name.startswith("folder:"):
+        return folder_results_name(name.removeprefix("folder:"))
+    if name == "folder" and data_root:
+        return folder_results_name(data_root)
+    return name
+
+
+def folder_results_name(path: str) -> str:
+    import re
+
+    root = Path(path).expanduser().resolve()
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.name).strip("._")[:40] or "root"
+    return f"folder-{name}-{hashlib.sha256(str(root).encode()).hexdigest()[:8]}"
 
 
 def _strict(cls, data: dict, where: str):

@@ -22,7 +22,7 @@ def _tile(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(arr).resize((TILE, TILE), Image.Resampling.NEAREST)
 
 
-def write_grids(store, dataset: str, results: list[dict], dataset_of, method_order=()) -> list[Path]:
+def write_grids(store, dataset: str, results: list[dict], dataset_of, method_order=(), suffix: str = "") -> list[Path]:
     """One grid PNG per mask of the cells with saved samples; `dataset_of(result)` gives the (image, mask) items
     of a cell's protocol, `method_order` the column order (the sweep's rows)."""
     ok = [r for r in results if r.get("status") == "ok"]
@@ -55,7 +55,7 @@ def write_grids(store, dataset: str, results: list[dict], dataset_of, method_ord
             tiles.append(image)
             for c, t in enumerate(tiles):
                 grid.paste(_tile(t), (c * (TILE + PAD), header + i * (TILE + PAD)))
-        path = store.root / dataset / f"grid_{mask.replace(':', '_').replace('/', '_')}.png"
+        path = store.root / dataset / f"grid_{mask.replace(':', '_').replace('/', '_')}{suffix}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         grid.save(path)
         written.append(path)

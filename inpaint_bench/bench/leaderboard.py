@@ -1,7 +1,8 @@
 """Leaderboards per dataset: `results/<dataset>/leaderboard.{md,csv,tex,html}`, sample grids, plots and W&B.
 
-Reads the cells of the results store, builds the board model (`boards.py`, `bins.py`), renders every format
-(`render/`) and writes the files atomically.
+Reads the cells of the results store, builds the board model (`boards.py`: one board per protocol), gives each
+board its own grids, plots and hole-ratio bin tables (everything on the page belongs to exactly one protocol card),
+renders every format (`render/`) and writes the files atomically.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ..files.atomic import atomic_write
 from .bins import hole_bin_tables
-from .boards import build_boards, reported_numbers, reported_protocol
+from .boards import build_boards, reported_numbers, reported_protocol, separate_collisions
 from .config import result_dataset
 from .grids import write_grids
 from .plots import write_plots
@@ -26,19 +27,22 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
     if sweep is not None:  # labels are not part of a cell's id: the sweep's current labels win on re-render
         labels = {c.cell_id(): c.method.row() for c in sweep.cells()}
         results = [{**r, "row": labels.get(r.get("cell_id"), r["row"])} for r in results]
+    results = separate_collisions(results, store.warn)
     failed = [r for r in results if r.get("status") != "ok"]
     mask_order = list(sweep.masks) if sweep else None
     row_order = [m.row() for m in sweep.methods] if sweep else None
     boards = build_boards(results, dataset, mask_order, reported_numbers(dataset), row_order, store.warn,
                           reported_protocol(dataset))
     seeds = list(sweep.seeds) if sweep else [0]
-    method_order = [m.row() for m in sweep.methods] if sweep else []
-    grids = write_grids(store, dataset, results, result_dataset, method_order) if results else []
-    plots = write_plots(store, dataset, results)
+    for board in boards:
+        suffix = f"_{board.digest()}" if len(boards) > 1 else ""
+        board.grids = write_grids(store, dataset, board.results, result_dataset, row_order or [], suffix)
+        board.plots = write_plots(store, dataset, board.results, suffix)
+        board.bins = hole_bin_tables(board.results, store, dataset, board.label)
+    remove_stale_figures(store.root / dataset, {p for b in boards for p in [*b.grids, *b.plots]})
     title = f"inpaint-bench leaderboard — {dataset}"
-    bins = hole_bin_tables(results, store)
-    files = {"md": render_markdown(boards, seeds, failed, grids, bins, plots, title), "csv": render_csv(boards),
-             "tex": render_latex(boards, seeds), "html": render_html(boards, seeds, failed, grids + plots, bins, title)}
+    files = {"md": render_markdown(boards, seeds, failed, title), "csv": render_csv(boards),
+             "tex": render_latex(boards, seeds), "html": render_html(boards, seeds, failed, title)}
     written = []
     for ext, text in files.items():
         path = store.root / dataset / f"leaderboard.{ext}"
@@ -47,5 +51,12 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
     if wandb and boards:
         from .wandb_log import log_leaderboard
 
-        log_leaderboard(dataset, boards, grids, plots, sweep.name if sweep else "leaderboard", store.root)
+        log_leaderboard(dataset, boards, sweep.name if sweep else "leaderboard", store.root)
     return written
+
+
+def remove_stale_figures(folder: Path, keep: set[Path]) -> None:
+    """Grids and plots of an earlier rendering that this one did not write (a protocol gone, renamed files)."""
+    for path in [*folder.glob("grid_*.png"), *(folder / "plots").glob("*.png")]:
+        if path not in keep:
+            path.unlink(missing_ok=True)

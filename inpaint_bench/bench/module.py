@@ -104,6 +104,7 @@ class BenchModule(L.LightningModule):
         metrics = self.suite.compute()
         hole_counts = self.suite.hole_counts()
         rows, index = self.cost.compute()
+        rows, index = rows.reshape(-1, len(COST_COLUMNS)), index.reshape(-1)  # torchmetrics squeezes one image
         self.per_image = {"index": index.tolist(), **{c: rows[:, k].tolist() for k, c in enumerate(COST_COLUMNS)},
                           **self.suite.per_image()}
         self.result = {

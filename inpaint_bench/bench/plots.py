@@ -42,7 +42,8 @@ def _save(plt, fig, path: Path) -> Path:
     return path
 
 
-def by_hole_ratio(store, dataset: str, mask: str, results: list[dict], metric: str, folder: Path) -> Path | None:
+def by_hole_ratio(store, dataset: str, mask: str, results: list[dict], metric: str, folder: Path,
+                  suffix: str = "") -> Path | None:
     curves = {}
     for r in results:
         rows = [x for x in store.read_images(dataset, r["cell_id"]) if not math.isnan(x.get(metric, math.nan))]
@@ -58,10 +59,10 @@ def by_hole_ratio(store, dataset: str, mask: str, results: list[dict], metric: s
         ax.plot(*zip(*points, strict=True), marker="o", label=row)
     ax.set(xlabel="hole ratio (%), 10 % bins", ylabel=metric, title=f"{mask}: {metric} by hole ratio")
     ax.legend(fontsize=7)
-    return _save(plt, fig, folder / f"hole_ratio_{_safe(mask)}.png")
+    return _save(plt, fig, folder / f"hole_ratio_{_safe(mask)}{suffix}.png")
 
 
-def by_nfe(mask: str, results: list[dict], metric: str, folder: Path) -> Path | None:
+def by_nfe(mask: str, results: list[dict], metric: str, folder: Path, suffix: str = "") -> Path | None:
     curves = defaultdict(dict)
     for r in results:
         if metric in r["metrics"]:
@@ -74,10 +75,10 @@ def by_nfe(mask: str, results: list[dict], metric: str, folder: Path) -> Path | 
         ax.plot(*zip(*points, strict=True), marker="o", label=name)
     ax.set(xscale="log", xlabel="network evaluations per image (NFE)", ylabel=metric, title=f"{mask}: {metric} vs NFE")
     ax.legend(fontsize=7)
-    return _save(plt, fig, folder / f"nfe_{_safe(mask)}.png")
+    return _save(plt, fig, folder / f"nfe_{_safe(mask)}{suffix}.png")
 
 
-def by_cost(mask: str, results: list[dict], metric: str, folder: Path) -> Path | None:
+def by_cost(mask: str, results: list[dict], metric: str, folder: Path, suffix: str = "") -> Path | None:
     points = [(max(r["seconds_per_image"], 1e-5), r["metrics"][metric], r["row"]) for r in results
               if metric in r["metrics"]]
     if len(points) < 2:
@@ -87,14 +88,15 @@ def by_cost(mask: str, results: list[dict], metric: str, folder: Path) -> Path |
         ax.scatter([x], [y])
         ax.annotate(row, (x, y), fontsize=7)
     ax.set(xscale="log", xlabel="seconds per image", ylabel=metric, title=f"{mask}: {metric} vs cost")
-    return _save(plt, fig, folder / f"cost_{_safe(mask)}.png")
+    return _save(plt, fig, folder / f"cost_{_safe(mask)}{suffix}.png")
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[-60:]
 
 
-def write_plots(store, dataset: str, results: list[dict]) -> list[Path]:
+def write_plots(store, dataset: str, results: list[dict], suffix: str = "") -> list[Path]:
+    """The plots of one protocol's cells (`suffix` tells protocols apart in file names)."""
     ok = [r for r in results if r.get("status") == "ok"]
     metric = quality_metric(ok)
     if metric is None:
@@ -104,8 +106,8 @@ def write_plots(store, dataset: str, results: list[dict]) -> list[Path]:
     for mask in dict.fromkeys(r["protocol"]["mask"] for r in ok):
         cells = [r for r in ok if r["protocol"]["mask"] == mask and r["protocol"]["seed"] == min(
             x["protocol"]["seed"] for x in ok)]
-        for path in (by_hole_ratio(store, dataset, mask, cells, metric, folder), by_nfe(mask, cells, metric, folder),
-                     by_cost(mask, cells, metric, folder)):
+        for path in (by_hole_ratio(store, dataset, mask, cells, metric, folder, suffix),
+                     by_nfe(mask, cells, metric, folder, suffix), by_cost(mask, cells, metric, folder, suffix)):
             if path is not None:
                 written.append(path)
     return written

@@ -166,7 +166,8 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
 
     p, cell_id = cell.protocol, cell.cell_id()
     trainer = trainer or TrainerOptions()
-    store.check_writable(p.dataset)
+    where = cell.results_key()  # results/<dataset>/ (folder datasets: folder-<name>-<hash>)
+    store.check_writable(where)
     base = {"cell_id": cell_id, "config": cell.to_dict(), "row": cell.method.row(), "code_version": code_version(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     t = None
@@ -176,13 +177,17 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
         with recording() as used, quiet_framework():
             dm = cell_datamodule(cell)
             untrained = use_untrained(p)
+            few = {"fid", "kid"} & set(p.metrics)
+            if len(dm.dataset) < 2 and few:  # refuse before computing anything, not after
+                raise ValueError(f"{len(dm.dataset)} image(s): {', '.join(sorted(few))} need at least 2; drop them "
+                                 f"from the metrics (e.g. --metrics psnr,ssim,lpips) or use more images")
             method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
             if ":" not in cell.mask:
                 method.for_mask(masks.spec(cell.mask).family)
             reference = _reference(dm, cell, untrained, progress)
             suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained, reference=reference,
                                 lpips_net=p.lpips_net, quantize=p.quantize)
-            cell_dir = store.root / p.dataset
+            cell_dir = store.root / where
             module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
                                  cell_dir / "outputs" / cell_id if save_outputs else None)
             loggers = _loggers(cell, cell_id, wandb_group, store.root)
@@ -210,11 +215,11 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
             log_cell(logger, result, module.per_image, sample_images(dm, cell_dir / "samples" / cell_id))
         if not t.is_global_zero:
             return result
-        images = store.write_images(p.dataset, cell_id, module.per_image, list(dm.dataset.split.files))
+        images = store.write_images(where, cell_id, module.per_image, list(dm.dataset.split.files))
         result["per_image_file"] = images.name
     except Exception as err:  # a failing cell is recorded and the sweep goes on
-        result = _failure(store, p.dataset, cell_id, base, err, t)
-    store.write(p.dataset, cell_id, result)
+        result = _failure(store, where, cell_id, base, err, t)
+    store.write(where, cell_id, result)
     return result
 
 
@@ -343,15 +348,16 @@ def _sweep_cells(sweep, cells, store, trainer, wandb, echo, quiet, progress) -> 
             progress.cell_done()
         cell_id = cell.cell_id()
         label = f"{cell.protocol.dataset} · {cell.mask} · {cell.method.row()} · seed {cell.seed}"
-        if store.done(cell.protocol.dataset, cell_id):
-            store.relabel(cell.protocol.dataset, cell_id, cell.method.row())  # labels are not in the id
+        where = cell.results_key()
+        if store.done(where, cell_id):
+            store.relabel(where, cell_id, cell.method.row())  # labels are not in the id
             say(f"skip (done)  {label}")
             continue
-        with claim(store, cell.protocol.dataset, cell_id) as mine:
+        with claim(store, where, cell_id) as mine:
             if not mine:
                 say(f"skip (another sweep has it)  {label}")
                 continue
-            if store.done(cell.protocol.dataset, cell_id):  # finished by another sweep meanwhile
+            if store.done(where, cell_id):  # finished by another sweep meanwhile
                 say(f"skip (done)  {label}")
                 continue
             result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,

@@ -94,7 +94,7 @@ def leaderboard_tables(boards) -> dict[str, tuple[list[str], list[list]]]:
     return out
 
 
-def log_leaderboard(dataset: str, boards, grids: list[Path], plots: list[Path], group: str,
+def log_leaderboard(dataset: str, boards, group: str,
                     save_dir: str | Path = "results") -> Path:
     import wandb
 
@@ -110,8 +110,10 @@ def log_leaderboard(dataset: str, boards, grids: list[Path], plots: list[Path], 
                                    data=[[r[columns.index("s/img")], r[3], r[0]] for r in rows
                                          if r[1] == "measured" and r[3] is not None])
             run.log({f"{key}/cost": wandb.plot.scatter(frontier, "s/img", y, title=f"{y} vs seconds per image")})
-    for image in [*grids, *plots]:
-        run.log({f"{'samples' if image in grids else 'plots'}/{image.stem}": wandb.Image(str(image))})
+    for b in boards:  # each protocol's own grids and plots
+        for kind, images in (("samples", b.grids), ("plots", b.plots)):
+            for image in images:
+                run.log({f"{kind}/{image.stem}": wandb.Image(str(image))})
     folder = Path(run.dir).parent
     run.finish()
     return folder

@@ -64,6 +64,16 @@ def _bench(a) -> int:
     return _sweep(a)
 
 
+def labelled_metrics(result: dict) -> dict | None:
+    """The cell's numbers keyed by name, with `[UNTRAINED-FEATURES]` on those random networks made."""
+    from ..metrics import FEATURE_METRICS, UNTRAINED
+
+    if result.get("metrics") is None:
+        return None
+    tag = f" [{UNTRAINED}]" if result.get("untrained_features") else ""
+    return {f"{k}{tag if k in FEATURE_METRICS else ''}": v for k, v in result["metrics"].items()}
+
+
 def _run(a) -> int:
     from ..bench.config import (
         CellConfig,
@@ -77,9 +87,15 @@ def _run(a) -> int:
     from ..bench.runner import run_cell
     from ..bench.store import ResultStore
 
-    protocol = Protocol(dataset=a.dataset, split=a.split, size=a.size, limit=a.limit,
+    dataset, data_root = a.dataset, a.data_root
+    if dataset.startswith("folder:"):  # your own images: the folder dataset rooted there, as in a sweep
+        dataset, data_root = "folder", dataset.removeprefix("folder:")
+    if dataset == "folder" and not data_root:
+        raise ConfigError("the folder dataset needs its folder: --dataset folder:PATH or --dataset folder "
+                          "--data-root PATH")
+    protocol = Protocol(dataset=dataset, split=a.split, size=a.size, limit=a.limit,
                         metrics=tuple(m for m in a.metrics.split(",") if m), fid_mode=a.fid_mode,
-                        features=a.features, data_root=a.data_root, mask_polarity=a.mask_polarity or "hole",
+                        features=a.features, data_root=data_root, mask_polarity=a.mask_polarity or "hole",
                         resize_masks=a.resize_masks, reference=a.reference)
     validate_protocol(protocol)
     try:
@@ -90,30 +106,47 @@ def _run(a) -> int:
         raise ConfigError(f"--config must be a mapping such as '{{nfe: 20}}', got {a.config!r}")
     if a.batch_size < 1:
         raise ConfigError(f"--batch-size must be ≥ 1, got {a.batch_size}")
-    check = validate_names(SweepConfig("run", (a.dataset,), (a.mask,), (MethodSpec(a.method, config or {}),)),
+    named = f"folder:{data_root}" if dataset == "folder" else dataset
+    check = validate_names(SweepConfig("run", (named,), (a.mask,), (MethodSpec(a.method, config or {}),)),
                            "run")  # refuse a typo before any work
     cell = CellConfig(protocol, a.mask, check.methods[0], a.seed, a.batch_size)
     result = run_cell(cell, ResultStore(a.results), _trainer(a), save_outputs=a.save_outputs,
                       wandb_group=None if a.no_wandb else "run")
-    print(json.dumps({k: result.get(k) for k in ("status", "metrics", "n_images", "nfe", "seconds_per_image",
-                                                  "error")}, indent=1))
+    shown = {k: result.get(k) for k in ("status", "metrics", "n_images", "nfe", "seconds_per_image", "error")}
+    shown["metrics"] = labelled_metrics(result)
+    shown["results"] = str(ResultStore(a.results).cell_path(cell.results_key(), result["cell_id"]))
+    print(json.dumps(shown, indent=1))
     return 0 if result["status"] == "ok" else 1
 
 
 def _leaderboard(a) -> int:
-    from ..bench.config import ConfigError
     from ..bench.leaderboard import write_leaderboards
     from ..bench.store import ResultStore
-    from ..data import DATASETS
 
-    if a.dataset not in DATASETS:
-        raise ConfigError(f"unknown dataset {a.dataset!r}; valid: {DATASETS.names()}")
-    if not (Path(a.results) / a.dataset / "cells").is_dir():
-        raise ConfigError(f"no results for {a.dataset} in {a.results} (expected {a.results}/{a.dataset}/cells/); "
-                          "run a sweep first or pass --results")
-    for path in write_leaderboards(ResultStore(a.results), a.dataset):
+    for path in write_leaderboards(ResultStore(a.results), results_dataset(a.dataset, a.results, a.data_root)):
         print(f"wrote {path}")
     return 0
+
+
+def results_dataset(name: str, results: Path, data_root: str | None = None) -> str:
+    """The results folder of `--dataset`: a registered name, `folder:PATH` (or `folder --data-root PATH`), a
+    `folder-<name>-<hash>` folder itself, or `folder` alone when the results hold exactly one image folder."""
+    from ..bench.config import ConfigError, dataset_key
+    from ..data import DATASETS
+
+    key = dataset_key(name, data_root)
+    if name == "folder" and not data_root:
+        found = sorted(p.parent.name for p in Path(results).glob("folder-*/cells"))
+        if len(found) != 1:
+            raise ConfigError(f"--dataset folder: the results in {results} hold {len(found)} image folders "
+                              f"({', '.join(found) or 'none'}); pass --dataset folder:PATH or one of these names")
+        key = found[0]
+    elif key not in DATASETS and not key.startswith("folder-"):
+        raise ConfigError(f"unknown dataset {name!r}; valid: {DATASETS.names()}, folder:PATH")
+    if not (Path(results) / key / "cells").is_dir():
+        raise ConfigError(f"no results for {name} in {results} (expected {results}/{key}/cells/); "
+                          "run a sweep first or pass --results")
+    return key
 
 
 def add_parsers(sub) -> None:
@@ -156,5 +189,6 @@ def add_parsers(sub) -> None:
 
     lb = sub.add_parser("leaderboard", help="rewrite the leaderboard files of a dataset from its results")
     lb.add_argument("--dataset", default="shapes")
+    lb.add_argument("--data-root", default=None, help="with --dataset folder: the image folder")
     lb.add_argument("--results", type=Path, default=Path("results"))
     lb.set_defaults(func=_leaderboard)

@@ -24,9 +24,9 @@ def arrow(col: str) -> str:
     return "↓" if col in LOWER_IS_BETTER else "↑"
 
 
-def render_html(boards, seeds, failed, images, bins, title: str) -> str:
-    """`leaderboard.html`: per board its card and a sortable table; failed cells; `images` (grids, then plots)
-    inline as data URLs; the hole-ratio `bins` tables; the sorting script."""
+def render_html(boards, seeds, failed, title: str) -> str:
+    """`leaderboard.html`: per protocol its card, a sortable table, its hole-ratio bin tables and its grids and
+    plots inline as data URLs; then the failed cells and the sorting script."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
              "body{font-family:sans-serif;margin:2em}table.lb{border-collapse:collapse;font-size:13px}"
              "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{cursor:pointer;background:#eee}"
@@ -53,17 +53,20 @@ def render_html(boards, seeds, failed, images, bins, title: str) -> str:
             tds = "".join(f"<td>{html.escape(fmt(c, values.get((m, c))))}</td>" for m in b.masks for c in b.columns)
             parts.append(f"<tr class='reported'><td>{html.escape(row)}</td>{tds}</tr>")
         parts.append("</tbody></table></div>")
+        if b.bins:
+            parts.append(_bins(b.bins))
+        parts += [_image(g) for g in [*b.grids, *b.plots]]
     if failed:
         parts.append("<h3>Failed cells</h3><ul>" + "".join(
             f"<li>{html.escape(r['row'])} · {html.escape(r['config']['mask'])}: {html.escape(r['error'])}</li>"
             for r in failed) + "</ul>")
-    for g in images:
-        data = base64.b64encode(g.read_bytes()).decode()
-        parts.append(f"<h3>{html.escape(g.stem)}</h3><img alt='{html.escape(g.stem)}' src='data:image/png;base64,{data}'>")
-    if bins:
-        parts.append(_bins(bins))
     parts.append(f"<script>{SORT_JS}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _image(path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f"<h3>{html.escape(path.stem)}</h3><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'>"
 
 
 def _bins(tables) -> str:

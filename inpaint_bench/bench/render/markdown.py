@@ -14,25 +14,25 @@ def md_escape(text) -> str:
     return out.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _boards(boards, seeds, failed, grids) -> str:
-    out = []
-    for board in boards:
-        marks = best(board)
-        out += [f"### {md_escape(board.protocol['dataset'])} — protocol", ""]
-        out += [f"- {md_escape(line)}" for line in protocol_card(board, seeds)] + [""]
-        header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.label(c))}" for m in board.masks
-                               for c in board.columns]
-        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for row, values in board.rows.items():
-            cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else fmt(c, values.get((m, c)))
-                     for m in board.masks for c in board.columns]
-            out.append(f"| {md_escape(row)} | " + " | ".join(cells) + " |")
-        for row, values in board.reported.items():
-            out.append(f"| _{md_escape(row)}_ | " + " | ".join(fmt(c, values.get((m, c))) for m in board.masks for c in board.columns) + " |")
-        out.append("")
-    out += _failed_lines(failed)
-    out += [f"![{md_escape(g.stem)}]({g.name})" for g in grids]
-    return "\n".join(out) + "\n"
+def _board(board, seeds) -> list[str]:
+    """One protocol: its card, its table, and the bin tables, grids and plots of its own cells."""
+    marks = best(board)
+    out = [f"### {md_escape(board.protocol['dataset'])} — protocol", ""]
+    out += [f"- {md_escape(line)}" for line in protocol_card(board, seeds)] + [""]
+    header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.label(c))}" for m in board.masks for c in board.columns]
+    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row, values in board.rows.items():
+        cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else fmt(c, values.get((m, c)))
+                 for m in board.masks for c in board.columns]
+        out.append(f"| {md_escape(row)} | " + " | ".join(cells) + " |")
+    for row, values in board.reported.items():
+        out.append(f"| _{md_escape(row)}_ | " + " | ".join(fmt(c, values.get((m, c))) for m in board.masks
+                                                             for c in board.columns) + " |")
+    out.append("")
+    out += _bins(board.bins)
+    out += [f"![{md_escape(g.stem)}]({g.name})" for g in board.grids]
+    out += [f"![{md_escape(p.stem)}](plots/{p.name})" for p in board.plots]
+    return out + ([""] if board.grids or board.plots else [])
 
 
 def _failed_lines(failed) -> list[str]:
@@ -52,7 +52,11 @@ def _bins(tables) -> list[str]:
     return out
 
 
-def render_markdown(boards, seeds, failed, grids, bins, plots, title: str) -> str:
-    """`leaderboard.md`: the boards, failed cells, sample grids (beside the file), bin tables, plots (in plots/)."""
-    return (f"# {title}\n\n" + _boards(boards, seeds, failed, grids) + "\n".join(_bins(bins))
-            + "".join(f"\n![{md_escape(p.stem)}](plots/{p.name})" for p in plots))
+def render_markdown(boards, seeds, failed, title: str) -> str:
+    """`leaderboard.md`: per protocol its card, table, bin tables, sample grids (beside the file) and plots (in
+    plots/); then the failed cells."""
+    out = [f"# {title}", ""]
+    for board in boards:
+        out += _board(board, seeds)
+    out += _failed_lines(failed)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,101 @@
+"""What a new user hits first (issue 26): one-image cells, one protocol per page section, your own image folder
+through `run` and `leaderboard`, and every printed number carrying its label."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from inpaint_bench.cli import main
+
+RUN = ["--no-wandb", "--no-progress", "--accelerator", "cpu", "--quiet"]
+
+
+def run(*args, results):
+    return main(["run", *args, "--results", str(results), "--no-wandb", "--no-progress", "--accelerator", "cpu"])
+
+
+def test_a_one_image_cell_is_kept(tmp_path, capsys):
+    assert run("--method", "mean_fill", "--dataset", "tiny", "--limit", "1", "--metrics", "psnr,ssim,psnr_hole",
+               results=tmp_path) == 0
+    csv = next((tmp_path / "tiny" / "cells").glob("*.images.csv")).read_text().splitlines()
+    assert len(csv) == 2 and csv[1].startswith("0,")
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "ok" and out["n_images"] == 1
+
+
+def test_fid_on_one_image_is_refused_before_any_work(tmp_path, capsys):
+    assert run("--method", "mean_fill", "--dataset", "tiny", "--limit", "1", "--metrics", "psnr,fid",
+               "--features", "untrained", results=tmp_path) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert "need at least 2" in out["error"] and "--metrics" in out["error"]
+    assert not list((tmp_path / "tiny" / "cells").glob("*.images.csv"))
+
+
+def test_run_prints_untrained_numbers_with_their_label(tmp_path, capsys):
+    assert run("--method", "mean_fill", "--dataset", "tiny", "--limit", "2", "--metrics", "psnr,lpips",
+               "--features", "untrained", results=tmp_path) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["metrics"]) == {"psnr", "lpips [UNTRAINED-FEATURES]"}
+    assert Path(out["results"]).exists()
+
+
+def _folder(path: Path, n: int = 3) -> Path:
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path / f"img{i}.png")
+    return path
+
+
+def test_your_own_folder_through_run_lands_in_one_place_inside_the_results(tmp_path, monkeypatch, capsys):
+    photos = _folder(tmp_path / "data" / "my photos")
+    results = tmp_path / "out" / "results"
+    results.parent.mkdir()
+    monkeypatch.chdir(results.parent)
+    common = ["--method", "mean_fill", "--metrics", "psnr", "--size", "32"]
+    assert run(*common, "--dataset", "folder", "--data-root", str(photos), results=results) == 0
+    assert run(*common, "--dataset", "folder:../data/my photos", "--mask", "wide", results=results) == 0
+    folders = [p for p in results.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and re.fullmatch(r"folder-my_photos-[0-9a-f]{8}", folders[0].name)
+    assert len(list((folders[0] / "cells").glob("*.json"))) == 2
+    assert all(results in p.parents for p in tmp_path.rglob("*.json"))  # nothing written outside the results
+    capsys.readouterr()
+    assert main(["leaderboard", "--dataset", "folder", "--results", str(results)]) == 0
+    assert (folders[0] / "leaderboard.md").exists()
+    assert main(["leaderboard", "--dataset", f"folder:{photos}", "--results", str(results)]) == 0
+
+
+def test_every_plot_grid_and_bin_table_belongs_to_one_protocol(tmp_path):
+    """make bench + a run on more images into one results folder: two protocol cards, each with its own
+    figures and bins; telea (only in the first) never appears under the second."""
+    from inpaint_bench.bench.config import load_sweep
+    from inpaint_bench.bench.leaderboard import write_leaderboards
+    from inpaint_bench.bench.runner import TrainerOptions, run_sweep
+    from inpaint_bench.bench.store import ResultStore
+
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("datasets: [tiny]\nmasks: [wide]\nmethods: [mean_fill, telea]\nmetrics: [psnr, psnr_hole]\n"
+                     "limit: 8\nfeatures: untrained\ngrid_images: 2\n")
+    store = ResultStore(tmp_path / "r")
+    run_sweep(load_sweep(sweep), store, TrainerOptions(accelerator="cpu", progress=False), wandb=False, echo=lambda *a: None)
+    assert run("--method", "mean_fill", "--dataset", "tiny", "--limit", "12", "--mask", "wide", "--metrics",
+               "psnr,psnr_hole", results=tmp_path / "r") == 0
+    write_leaderboards(store, "tiny")
+    md = (tmp_path / "r" / "tiny" / "leaderboard.md").read_text()
+    sections = md.split("### tiny — protocol")[1:]
+    assert len(sections) == 2
+    with_telea = [s for s in sections if "telea" in s]
+    assert len(with_telea) == 1  # telea's row, bins and figure labels only under its own card
+    other = next(s for s in sections if "telea" not in s)
+    assert "by hole ratio" in other and "images: 12" in other
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(figures) == len(set(figures))  # no figure shared by two cards
+    for section in sections:
+        names = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", section)
+        suffixes = {re.search(r"_([0-9a-f]{8})\.png$", n).group(1) for n in names}
+        assert len(suffixes) == 1  # every figure of a card carries that card's protocol
+    html = (tmp_path / "r" / "tiny" / "leaderboard.html").read_text()
+    assert html.count("class='card'") == 2
