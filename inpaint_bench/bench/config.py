@@ -106,9 +106,9 @@ class SweepConfig:
     def cells(self) -> list[CellConfig]:
         out = []
         for dataset in self.datasets:
-            protocol = dataclasses.replace(self.protocol, dataset=dataset_key(dataset))
+            protocol = dataclasses.replace(self.protocol, dataset=dataset)
             if dataset.startswith("folder:"):  # your own images: the folder dataset, rooted there
-                protocol = dataclasses.replace(protocol, data_root=dataset.removeprefix("folder:"))
+                protocol = dataclasses.replace(protocol, dataset="folder", data_root=dataset.removeprefix("folder:"))
             for mask in self.masks:
                 for method in self.methods:
                     if method.masks and mask not in method.masks:
