@@ -99,3 +99,49 @@ def test_every_plot_grid_and_bin_table_belongs_to_one_protocol(tmp_path):
         assert len(suffixes) == 1  # every figure of a card carries that card's protocol
     html = (tmp_path / "r" / "tiny" / "leaderboard.html").read_text()
     assert html.count("class='card'") == 2
+
+
+WRAPPER = """import os, sys
+from inpaint_bench.methods.base import InpaintMethod
+from inpaint_bench.methods.registry import register
+
+
+@register("test_fails_on_rank1")
+class FailsOnRank1(InpaintMethod):
+    def inpaint(self, image, mask, generator=None):
+        if os.environ.get("LOCAL_RANK") == "1":
+            raise RuntimeError("boom on rank 1")
+        return image
+
+
+from inpaint_bench.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _ddp_run(tmp_path, method, limit):
+    import subprocess
+    import sys
+
+    script = tmp_path / "cli.py"
+    script.write_text(WRAPPER)
+    return subprocess.run([sys.executable, str(script), "run", "--method", method, "--dataset", "tiny", "--limit",
+                           str(limit), "--metrics", "psnr", "--devices", "4", "--strategy", "ddp", *RUN[:-1],
+                           "--results", str(tmp_path / "r")], capture_output=True, text=True, timeout=600)
+
+
+def test_ddp_with_fewer_images_than_processes_shrinks_in_every_process(tmp_path):
+    out = _ddp_run(tmp_path, "mean_fill", 3)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count('"status"') == 1  # rank 0 reports, once
+    record = json.loads(next((tmp_path / "r" / "tiny" / "cells").glob("*[0-9a-f].json")).read_text())
+    assert record["status"] == "ok" and record["n_images"] == 3 and record["devices"] == 3
+
+
+def test_a_rank_failure_exits_with_a_proper_code_and_one_line(tmp_path):
+    out = _ddp_run(tmp_path, "test_fails_on_rank1", 2)
+    assert out.returncode == 1, (out.returncode, out.stderr[-2000:])
+    assert [line for line in out.stderr.splitlines() if "the cell failed" in line] == [
+        next(line for line in out.stderr.splitlines() if "the cell failed" in line)]
+    record = json.loads(next((tmp_path / "r" / "tiny" / "cells").glob("*[0-9a-f].json")).read_text())
+    assert record["status"] == "failed" and record["failed_rank"] == 1 and "boom on rank 1" in record["error"]

@@ -39,6 +39,15 @@ def launched_externally() -> bool:
     return any(v in os.environ for v in ("LOCAL_RANK", "RANK", "SLURM_PROCID", "TORCHELASTIC_RUN_ID"))
 
 
+LAUNCHER_PID = "INPAINT_BENCH_LAUNCHER_PID"  # set by a process before Lightning starts its DDP children
+
+
+def own_child() -> bool:
+    """True in a DDP process that Lightning started from this command (it re-runs the command line with the
+    launching process's environment), as opposed to torchrun / SLURM processes and the launcher itself."""
+    return os.environ.get(LAUNCHER_PID) not in (None, str(os.getpid()))
+
+
 @dataclasses.dataclass
 class TrainerOptions:
     accelerator: str = "auto"
@@ -143,8 +152,12 @@ def _devices(trainer: TrainerOptions, n_images: int, echo):
     this process controls uses one process per image (numbers do not depend on the process count); an external
     launch (torchrun, SLURM) cannot shrink, and gets a clear error instead of Lightning's bare assertion."""
     devices = trainer.devices
+    if not launched_externally():
+        os.environ[LAUNCHER_PID] = str(os.getpid())  # the children Lightning starts inherit it
     if not isinstance(devices, int) or trainer.num_nodes * devices <= n_images:
         return devices
+    if own_child():  # the launcher shrank the same way: the same rule on the same numbers
+        return max(n_images, 1)
     if launched_externally() or trainer.num_nodes > 1:
         raise ValueError(f"{n_images} image(s) for {trainer.num_nodes * devices} processes: every process needs at "
                          f"least one image; use at most {n_images} processes or more images (--limit)")

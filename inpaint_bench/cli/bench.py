@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import yaml
@@ -48,12 +49,14 @@ def _trainer(a):
 
 def _sweep(a) -> int:
     from ..bench.config import dataset_key, load_sweep
-    from ..bench.runner import run_sweep
+    from ..bench.runner import global_rank, run_sweep
     from ..bench.store import ResultStore
 
     sweep = load_sweep(a.file, limit=a.limit, features=a.features, mask_polarity=a.mask_polarity,
                        resize_masks=a.resize_masks or None)
     results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb, quiet=a.quiet)
+    if global_rank() != 0:  # a DDP worker: rank 0 reports (see _run)
+        return 0
     boards = (Path(a.results) / d / "leaderboard.md" for d in dict.fromkeys(map(dataset_key, sweep.datasets)))
     print(f"leaderboards: {', '.join(map(str, boards))}")
     return 0 if all(r["status"] == "ok" for r in results) else 1
@@ -84,7 +87,7 @@ def _run(a) -> int:
         validate_names,
         validate_protocol,
     )
-    from ..bench.runner import run_cell
+    from ..bench.runner import global_rank, run_cell
     from ..bench.store import ResultStore
 
     dataset, data_root = a.dataset, a.data_root
@@ -112,11 +115,16 @@ def _run(a) -> int:
     cell = CellConfig(protocol, a.mask, check.methods[0], a.seed, a.batch_size)
     result = run_cell(cell, ResultStore(a.results), _trainer(a), save_outputs=a.save_outputs,
                       wandb_group=None if a.no_wandb else "run")
+    if global_rank() != 0:  # a DDP worker: rank 0 prints and sets the exit status; a worker's non-zero exit
+        return 0  # would make Lightning's launcher kill every process (exit 137) after the record is written
     shown = {k: result.get(k) for k in ("status", "metrics", "n_images", "nfe", "seconds_per_image", "error")}
     shown["metrics"] = labelled_metrics(result)
     shown["results"] = str(ResultStore(a.results).cell_path(cell.results_key(), result["cell_id"]))
     print(json.dumps(shown, indent=1))
-    return 0 if result["status"] == "ok" else 1
+    if result["status"] != "ok":
+        print(f"inpaint-bench: the cell failed: {result['error']} (record: {shown['results']})", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _leaderboard(a) -> int:
