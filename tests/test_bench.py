@@ -355,7 +355,7 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
                result("c", "center", 25.0, 2.0, True)]
     boards = build_boards(results, "tiny")
     page = render_html(boards, [0], [], "t")
-    assert "fid [UNTRAINED-FEATURES] ↓" in page and "psnr ↑" in page and "class='scroll'" in page
+    assert "fid [UNTRAINED-FEATURES] ↓" in page and "psnr (dB) ↑" in page and "class='scroll'" in page
     untrained_board = next(b for b in boards if b.protocol["feature_weights"] == "UNTRAINED-FEATURES")
     from inpaint_bench.bench.boards import best
 
@@ -373,6 +373,7 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
       table.tBodies[0].rows = t.rows.map(cells => ({cells: cells.map(c => ({textContent: c}))}));
       table.heads = t.head.map((h, i) => ({cellIndex: i, dataset: {}, closest: () => table, handlers: [],
                                            addEventListener(kind, f) { this.handlers.push(f); }}));
+      table.querySelectorAll = () => table.heads;
       return table;
     });
     var document = {querySelectorAll: () => tables.flatMap(t => t.heads)};
@@ -384,6 +385,15 @@ def test_html_sorts_every_table_marks_directions_and_never_ranks_untrained_colum
                      f"JSON.stringify(tables[1].tBodies[0].rows.map(r => r.cells[0].textContent))")
     values = {r[0]: float(r[psnr_col]) for r in tables[1]["rows"] if r[psnr_col] != "—"}
     assert json.loads(order) == sorted(values, key=values.get)  # ascending by the clicked column
+    again = ctx.eval(f"tables[1].heads[{psnr_col}].handlers[0](); "
+                     f"JSON.stringify(tables[1].tBodies[0].rows.map(r => r.cells[0].textContent))")
+    assert json.loads(again) == sorted(values, key=values.get, reverse=True)  # a second click: descending
+    names = [json.loads(ctx.eval("tables[1].heads[0].handlers[0](); "
+                                 "JSON.stringify(tables[1].tBodies[0].rows.map(r => r.cells[0].textContent))"))
+             for _ in range(2)]
+    assert names[0] == sorted(names[0]) and names[1] == sorted(names[0], reverse=True)  # the method column too
+    assert ctx.eval(f"tables[1].heads[0].dataset.dir + ',' + tables[1].heads[{psnr_col}].dataset.dir") == \
+        "desc,undefined"  # one indicator per table
 
 
 def test_a_sweep_prints_one_progress_display_labelled_numbers_and_no_framework_noise(tmp_path):

@@ -17,6 +17,9 @@ import yaml
 from ..files import paths
 from ..metrics import FEATURE_METRICS, UNTRAINED
 
+TINY_MARK = "†"
+TINY_NOTE = (f"{TINY_MARK} the shipped tiny checkpoints: small networks trained on shapes on a CPU budget "
+             "(docs/tiny_checkpoints.md), not the papers' weights")
 LOWER_IS_BETTER = {"fid", "kid", "lpips", "nfe", "s/img", "drift"}
 
 
@@ -43,6 +46,7 @@ class Board:
     grids: list = field(default_factory=list)  # sample grid PNGs of this protocol (publisher)
     plots: list = field(default_factory=list)  # plot PNGs of this protocol (publisher)
     bins: list = field(default_factory=list)  # hole-ratio bin tables of this protocol (bins.py)
+    tiny_rows: set = field(default_factory=set)  # rows whose networks are the shipped tiny checkpoints
 
     def digest(self) -> str:
         """8 hex digits naming this protocol in file names (when a results folder holds several)."""
@@ -53,6 +57,14 @@ class Board:
     def label(self, col: str) -> str:
         untrained = self.protocol["feature_weights"] == UNTRAINED
         return f"{col} [{UNTRAINED}]" if untrained and col in FEATURE_METRICS else col
+
+    def heading(self, col: str) -> str:
+        """A column's heading on a page: its label and its unit."""
+        return self.label(col) + (" (dB)" if col in ("psnr", "psnr_hole") else "")
+
+    def row_label(self, row: str) -> str:
+        """A row's name on a page: † when its networks are the shipped tiny checkpoints (see the card)."""
+        return f"{row} {TINY_MARK}" if row in self.tiny_rows else row
 
 
 def mean_ci(values: list[float]) -> tuple[float, float | None]:
@@ -131,6 +143,8 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
                 board.hardware.add(f"{hw['gpu'] or hw['cpu']}, torch {hw['torch']}, {hw['precision']}, "
                                    f"batch {hw['batch_size']}, {hw['threads']} threads")
             board.seeds.add(r["protocol"]["seed"])
+            if any(str(w).endswith("_tiny.safetensors") for w in r.get("weights", {})):
+                board.tiny_rows.add(r["row"])
             row = board.rows.setdefault(r["row"], defaultdict(list))
             for k, v in r["metrics"].items():
                 row[(mask, k)].append(v)
@@ -198,6 +212,8 @@ def protocol_card(board: Board, sweep_seeds) -> list[str]:
     if board.hardware:
         lines.append("timings (s/img) on: " + "; ".join(sorted(board.hardware)))
     lines += board.notes
+    if board.tiny_rows:
+        lines.append(TINY_NOTE)
     if p["feature_weights"] == UNTRAINED:
         lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "
                      "pipeline and are not comparable with any published number.")

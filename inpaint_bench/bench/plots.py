@@ -2,7 +2,9 @@
   - by hole-ratio bin for each method (from the cells' per-image rows),
   - against NFE for each method swept over NFE (one curve per method),
   - against seconds per image (the cost frontier).
-The quality metric is the first of psnr, psnr_hole, ssim, lpips, fid the cells measured."""
+The quality metric is the headline one, hole PSNR, or else the first of psnr, ssim_hole, ssim, lpips, fid the cells
+measured. Every row keeps one colour and marker (`style`) in every plot, distinct for up to 20 rows, and legends
+sit outside the axes, so a page of 12+ rows stays readable."""
 
 from __future__ import annotations
 
@@ -10,8 +12,21 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-QUALITY = ("psnr", "psnr_hole", "ssim", "lpips", "fid")
+QUALITY = ("psnr_hole", "psnr", "ssim_hole", "ssim", "lpips", "fid")
+UNITS = {"psnr": "PSNR (dB)", "psnr_hole": "hole PSNR (dB)", "ssim_hole": "hole SSIM"}
 BIN = 0.1
+MARKERS = "os^vD<>Ph*Xp"
+
+
+def style(k: int) -> dict:
+    """The k-th row's colour (tab20: 20 distinct) and marker (12 shapes, cycled independently)."""
+    import matplotlib
+
+    return {"color": matplotlib.colormaps["tab20"](k % 20), "marker": MARKERS[k % len(MARKERS)]}
+
+
+def axis_label(metric: str) -> str:
+    return UNITS.get(metric, metric)
 
 
 def quality_metric(results: list[dict]) -> str | None:
@@ -25,8 +40,14 @@ def _figure():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.2, 3.4), dpi=100)
+    fig, ax = plt.subplots(figsize=(7.2, 3.6), dpi=100)
     return plt, fig, ax
+
+
+def _legend(ax) -> None:
+    """Beside the axes (never over the data), one column per 14 rows."""
+    n = len(ax.get_legend_handles_labels()[1])
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, ncol=1 + (n - 1) // 14)
 
 
 def _save(plt, fig, path: Path) -> Path:
@@ -34,16 +55,15 @@ def _save(plt, fig, path: Path) -> Path:
 
     from ..files.atomic import atomic_write
 
-    fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
     atomic_write(path, buf.getvalue())
     return path
 
 
 def by_hole_ratio(store, dataset: str, mask: str, results: list[dict], metric: str, folder: Path,
-                  suffix: str = "") -> Path | None:
+                  suffix: str = "", order: dict | None = None) -> Path | None:
     curves = {}
     for r in results:
         rows = [x for x in store.read_images(dataset, r["cell_id"]) if not math.isnan(x.get(metric, math.nan))]
@@ -55,10 +75,10 @@ def by_hole_ratio(store, dataset: str, mask: str, results: list[dict], metric: s
     if not curves or len({x for c in curves.values() for x, _ in c}) < 2:
         return None
     plt, fig, ax = _figure()
-    for row, points in curves.items():
-        ax.plot(*zip(*points, strict=True), marker="o", label=row)
-    ax.set(xlabel="hole ratio (%), 10 % bins", ylabel=metric, title=f"{mask}: {metric} by hole ratio")
-    ax.legend(fontsize=7)
+    for k, (row, points) in enumerate(curves.items()):
+        ax.plot(*zip(*points, strict=True), label=row, **style((order or {}).get(row, k)))
+    ax.set(xlabel="hole ratio (%), 10 % bins", ylabel=axis_label(metric), title=f"{mask}: {metric} by hole ratio")
+    _legend(ax)
     return _save(plt, fig, folder / f"hole_ratio_{_safe(mask)}{suffix}.png")
 
 
@@ -71,23 +91,25 @@ def by_nfe(mask: str, results: list[dict], metric: str, folder: Path, suffix: st
     if not curves:
         return None
     plt, fig, ax = _figure()
-    for name, points in curves.items():
-        ax.plot(*zip(*points, strict=True), marker="o", label=name)
-    ax.set(xscale="log", xlabel="network evaluations per image (NFE)", ylabel=metric, title=f"{mask}: {metric} vs NFE")
-    ax.legend(fontsize=7)
+    for k, (name, points) in enumerate(curves.items()):
+        ax.plot(*zip(*points, strict=True), label=name, **style(k))
+    ax.set(xscale="log", xlabel="network evaluations per image (NFE)", ylabel=axis_label(metric),
+           title=f"{mask}: {metric} vs NFE")
+    _legend(ax)
     return _save(plt, fig, folder / f"nfe_{_safe(mask)}{suffix}.png")
 
 
-def by_cost(mask: str, results: list[dict], metric: str, folder: Path, suffix: str = "") -> Path | None:
+def by_cost(mask: str, results: list[dict], metric: str, folder: Path, suffix: str = "",
+            order: dict | None = None) -> Path | None:
     points = [(max(r["seconds_per_image"], 1e-5), r["metrics"][metric], r["row"]) for r in results
               if metric in r["metrics"]]
     if len(points) < 2:
         return None
     plt, fig, ax = _figure()
-    for x, y, row in points:
-        ax.scatter([x], [y])
-        ax.annotate(row, (x, y), fontsize=7)
-    ax.set(xscale="log", xlabel="seconds per image", ylabel=metric, title=f"{mask}: {metric} vs cost")
+    for k, (x, y, row) in enumerate(points):  # a legend, not annotations: labels never overlap
+        ax.scatter([x], [y], label=row, s=36, **style((order or {}).get(row, k)))
+    ax.set(xscale="log", xlabel="seconds per image", ylabel=axis_label(metric), title=f"{mask}: {metric} vs cost")
+    _legend(ax)
     return _save(plt, fig, folder / f"cost_{_safe(mask)}{suffix}.png")
 
 
@@ -102,12 +124,13 @@ def write_plots(store, dataset: str, results: list[dict], suffix: str = "") -> l
     if metric is None:
         return []
     folder = store.root / dataset / "plots"
+    order = {row: k for k, row in enumerate(dict.fromkeys(r["row"] for r in ok))}  # one style per row, all plots
     written = []
     for mask in dict.fromkeys(r["protocol"]["mask"] for r in ok):
         cells = [r for r in ok if r["protocol"]["mask"] == mask and r["protocol"]["seed"] == min(
             x["protocol"]["seed"] for x in ok)]
-        for path in (by_hole_ratio(store, dataset, mask, cells, metric, folder, suffix),
-                     by_nfe(mask, cells, metric, folder, suffix), by_cost(mask, cells, metric, folder, suffix)):
+        for path in (by_hole_ratio(store, dataset, mask, cells, metric, folder, suffix, order),
+                     by_nfe(mask, cells, metric, folder, suffix), by_cost(mask, cells, metric, folder, suffix, order)):
             if path is not None:
                 written.append(path)
     return written

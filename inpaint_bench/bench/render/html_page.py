@@ -10,13 +10,31 @@ from ..boards import LOWER_IS_BETTER, best, fmt, protocol_card, untrained_column
 SORT_JS = """
 document.querySelectorAll('table.lb th').forEach(th => th.addEventListener('click', () => {
   const i = th.cellIndex;  // the column within this table (an index over all tables broke every table but the first)
-  const body = th.closest('table').tBodies[0];
-  const num = s => { const v = parseFloat(s); return isNaN(v) ? Infinity : v; };
-  const dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
-  [...body.rows].sort((a, b) => dir * (num(a.cells[i].textContent) - num(b.cells[i].textContent)) ||
-      a.cells[i].textContent.localeCompare(b.cells[i].textContent)).forEach(r => body.appendChild(r));
+  const table = th.closest('table'), body = table.tBodies[0];
+  const dir = th.dataset.dir === 'asc' ? -1 : 1;  // first click ascending, then descending, then ascending …
+  table.querySelectorAll('th').forEach(h => { delete h.dataset.dir; });  // one sort indicator per table
+  th.dataset.dir = dir === 1 ? 'asc' : 'desc';
+  const text = r => r.cells[i].textContent.trim();
+  const num = s => { const v = parseFloat(s); return i === 0 || isNaN(v) ? null : v; };  // column 0: names
+  [...body.rows].sort((a, b) => {
+    const x = num(text(a)), y = num(text(b));
+    if (x !== null && y !== null) return dir * (x - y) || text(a).localeCompare(text(b));
+    if (x === null && y === null) return dir * text(a).localeCompare(text(b));
+    return x === null ? 1 : -1;  // a missing value (—) stays last either way
+  }).forEach(r => body.appendChild(r));
 }));
 """
+
+STYLE = ("body{font-family:sans-serif;margin:2em;max-width:100%;overflow-wrap:anywhere}"
+         "table.lb{border-collapse:separate;border-spacing:0;font-size:13px}"
+         "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;background:#fff}"
+         "th{cursor:pointer;background:#eee}th[data-dir=asc]::after{content:' \\25B2';color:#36c}"
+         "th[data-dir=desc]::after{content:' \\25BC';color:#36c}"
+         "th:first-child,td:first-child{position:sticky;left:0;z-index:1;text-align:left}"
+         "th:first-child{background:#eee}td:first-child{overflow-wrap:normal}"
+         ".best{font-weight:bold;background:#e6f4e6}.reported td{font-style:italic;color:#666}"
+         ".card{background:#f7f7f7;padding:.5em 1em;font-size:13px}.untrained{color:#999;background:#f4f4f4}"
+         ".scroll{overflow-x:auto;max-width:100%}img{max-width:100%;height:auto}")
 
 
 def arrow(col: str) -> str:
@@ -27,12 +45,8 @@ def arrow(col: str) -> str:
 def render_html(boards, seeds, failed, title: str) -> str:
     """`leaderboard.html`: per protocol its card, a sortable table, its hole-ratio bin tables and its grids and
     plots inline as data URLs; then the failed cells and the sorting script."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
-             "body{font-family:sans-serif;margin:2em}table.lb{border-collapse:collapse;font-size:13px}"
-             "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{cursor:pointer;background:#eee}"
-             "td:first-child{text-align:left}.best{font-weight:bold;background:#e6f4e6}.reported{font-style:italic;"
-             "color:#666}.card{background:#f7f7f7;padding:.5em 1em;font-size:13px}.untrained{color:#999;"
-             "background:#f4f4f4}.scroll{overflow-x:auto;max-width:100%}</style></head><body>",
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>"]
     for b in boards:
         marks = best(b)
@@ -43,18 +57,18 @@ def render_html(boards, seeds, failed, title: str) -> str:
 
         heads = "<th>method</th>" + "".join(
             f"<th class='{'untrained' if untrained_column(b, c) else ''}' title='{'lower' if arrow(c) == '↓' else 'higher'}"
-            f" is better'>{html.escape(f'{m} / {b.label(c)} {arrow(c)}')}</th>" for m in b.masks for c in b.columns)
+            f" is better'>{html.escape(f'{m} / {b.heading(c)} {arrow(c)}')}</th>" for m in b.masks for c in b.columns)
         parts.append(f"<div class='scroll'><table class='lb'><thead><tr>{heads}</tr></thead><tbody>")
         for row, values in b.rows.items():
             tds = "".join(f"<td class='{cls(row, m, c)}'>{html.escape(fmt(c, values.get((m, c))))}</td>"
                           for m in b.masks for c in b.columns)
-            parts.append(f"<tr><td>{html.escape(row)}</td>{tds}</tr>")
+            parts.append(f"<tr><td>{html.escape(b.row_label(row))}</td>{tds}</tr>")
         for row, values in b.reported.items():
             tds = "".join(f"<td>{html.escape(fmt(c, values.get((m, c))))}</td>" for m in b.masks for c in b.columns)
             parts.append(f"<tr class='reported'><td>{html.escape(row)}</td>{tds}</tr>")
         parts.append("</tbody></table></div>")
         if b.bins:
-            parts.append(_bins(b.bins))
+            parts.append(f"<div class='scroll'>{_bins(b.bins)}</div>")
         parts += [_image(g) for g in [*b.grids, *b.plots]]
     if failed:
         parts.append("<h3>Failed cells</h3><ul>" + "".join(

@@ -6,7 +6,7 @@ from ..boards import best, fmt, protocol_card
 
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                 "±": r"$\pm$", "×": r"$\times$", "<": r"\textless{}", ">": r"\textgreater{}", "\n": " "}
+                 "±": r"$\pm$", "†": r"\textdagger{}", "×": r"$\times$", "<": r"\textless{}", ">": r"\textgreater{}", "\n": " "}
 
 
 def tex_escape(text) -> str:
@@ -25,12 +25,12 @@ def render_latex(boards, seeds) -> str:
         out.append(r"\begin{tabular}{l" + "c" * (len(b.masks) * len(b.columns)) + "}")
         out.append(r"\toprule")
         out.append(" & " + " & ".join(rf"\multicolumn{{{len(b.columns)}}}{{c}}{{{esc(m)}}}" for m in b.masks) + r" \\")
-        out.append("method & " + " & ".join(esc(b.label(c)) for _ in b.masks for c in b.columns) + r" \\")
+        out.append("method & " + " & ".join(esc(b.heading(c)) for _ in b.masks for c in b.columns) + r" \\")
         out.append(r"\midrule")
         for row, values in b.rows.items():
             cells = [(rf"\textbf{{{esc(fmt(c, values.get((m, c))))}}}" if (row, m, c) in marks
                       else esc(fmt(c, values.get((m, c))))) for m in b.masks for c in b.columns]
-            out.append(esc(row) + " & " + " & ".join(cells) + r" \\")
+            out.append(esc(b.row_label(row)) + " & " + " & ".join(cells) + r" \\")
         if b.reported:
             out.append(r"\midrule")
             for row, values in b.reported.items():

@@ -19,12 +19,12 @@ def _board(board, seeds) -> list[str]:
     marks = best(board)
     out = [f"### {md_escape(board.protocol['dataset'])} — protocol", ""]
     out += [f"- {md_escape(line)}" for line in protocol_card(board, seeds)] + [""]
-    header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.label(c))}" for m in board.masks for c in board.columns]
+    header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.heading(c))}" for m in board.masks for c in board.columns]
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row, values in board.rows.items():
         cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else fmt(c, values.get((m, c)))
                  for m in board.masks for c in board.columns]
-        out.append(f"| {md_escape(row)} | " + " | ".join(cells) + " |")
+        out.append(f"| {md_escape(board.row_label(row))} | " + " | ".join(cells) + " |")
     for row, values in board.reported.items():
         out.append(f"| _{md_escape(row)}_ | " + " | ".join(fmt(c, values.get((m, c))) for m in board.masks
                                                              for c in board.columns) + " |")
