@@ -145,3 +145,36 @@ def test_a_rank_failure_exits_with_a_proper_code_and_one_line(tmp_path):
         next(line for line in out.stderr.splitlines() if "the cell failed" in line)]
     record = json.loads(next((tmp_path / "r" / "tiny" / "cells").glob("*[0-9a-f].json")).read_text())
     assert record["status"] == "failed" and record["failed_rank"] == 1 and "boom on rank 1" in record["error"]
+
+
+def test_train_prints_no_framework_noise_and_no_negative_epoch(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "inpaint_bench.cli", "train", "ddpm", "--max-steps", "2", "--batch-size",
+                          "2", "--out", str(tmp_path), "--accelerator", "cpu", "--devices", "1"],
+                         capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "COLUMNS": "120"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout + out.stderr
+    for noise in ("GPU available", "TPU available", "Tip:", "litlogger", "LeafSpec", "Seed set", "/-2", "v_num",
+                  "stopped: `max_steps"):
+        assert noise not in text, noise
+    assert "exported" in text
+
+
+def test_wandb_loggers_do_not_pass_the_ignored_anonymous_setting(tmp_path, monkeypatch):
+    from inpaint_bench.bench import wandb_log
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert "anonymous" not in wandb_log.logger("x", tmp_path)._wandb_init
+
+
+def test_doctor_never_cuts_a_path(monkeypatch, capsys):
+    from inpaint_bench.cli.doctor import main as doctor
+    from inpaint_bench.files import paths
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("INPAINT_BENCH_HOME", "/a/rather/long/cache/folder/that/would/not/fit/in/eighty/columns")
+    doctor()
+    out = capsys.readouterr().out
+    assert "…" not in out and str(paths.cache_dir()) in out

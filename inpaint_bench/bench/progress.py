@@ -33,6 +33,18 @@ def quiet_framework():
                 logging.getLogger(name).setLevel(level)
 
 
+class TrainingProgressBar(L.pytorch.callbacks.RichProgressBar):
+    """Lightning's rich bar for step-limited training: "Epoch 3" rather than "Epoch 3/-2" (max_epochs is −1 when
+    max_steps limits a run), and without the logger's version number among the metrics."""
+
+    def _get_train_description(self, current_epoch: int) -> str:  # Lightning's hook for the bar's text
+        epochs = self.trainer.max_epochs
+        return f"Epoch {current_epoch}" + (f"/{epochs - 1}" if epochs is not None and epochs > 0 else "")
+
+    def get_metrics(self, trainer, pl_module):
+        return {k: v for k, v in super().get_metrics(trainer, pl_module).items() if k != "v_num"}
+
+
 class SweepProgress:
     """`with SweepProgress(n_cells) as p:` — `p.echo(line)` prints above the bars, `p.callback()` advances the
     image bar from inside `Trainer.predict`, `p.track_reference(batches, n)` covers reference features."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..methods.training import TRAIN_MASKS
 from ..nets.checkpoint_files import CHECKPOINT_DIR, export_unet
+from .progress import TrainingProgressBar, quiet_framework
 
 TRAINABLE = ("i2sb", "asyncdsb", "ddpm", "irsde", "strdiffusion")  # ddpm: the prior of repaint, ddnm, isdiff_*
 OPTIMIZER_STEPS = {"asyncdsb": 3, "strdiffusion": 3}  # manual optimisation: Lightning counts every step()
@@ -70,7 +71,7 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
                              f"--mask NAME (e.g. center, freeform_10_20), or --mask mixed for one model over "
                              f"{', '.join(TRAIN_MASKS)}")
         mask = "mixed"
-    L.seed_everything(seed, workers=True)
+    L.seed_everything(seed, workers=True, verbose=False)
     extra = {"checkpoint": None}
     if method == "asyncdsb":
         extra["gradient_checkpoint"] = None
@@ -94,18 +95,17 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
     out = Path(out) / method
     loggers = [CSVLogger(str(out), name="logs")]
     if wandb:
-        from lightning.pytorch.loggers import WandbLogger
-
         from . import wandb_log
 
-        loggers.append(WandbLogger(project=wandb_log.project(), entity=wandb_log.entity(), name=f"train-{method}",
-                                   save_dir=str(out), offline=wandb_log.mode() == "offline", mode=wandb_log.mode()))
+        loggers.append(wandb_log.logger(f"train-{method}", out))
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4),
                            enable_version_counter=False)  # a resumed run rewrites last.ckpt, never last-v1.ckpt
     optimizer_steps = OPTIMIZER_STEPS.get(method, 1)
-    trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices, logger=loggers,
-                        callbacks=[ckpt], enable_model_summary=False, log_every_n_steps=10, deterministic=False)
-    fit(trainer, model, dm, out / "checkpoints" / "last.ckpt", resume)
+    with quiet_framework():  # no banner, tips or framework warnings; the bar counts steps, not "Epoch 0/-2"
+        trainer = L.Trainer(max_steps=max_steps * optimizer_steps, accelerator=accelerator, devices=devices,
+                            logger=loggers, callbacks=[ckpt, TrainingProgressBar()], enable_model_summary=False,
+                            log_every_n_steps=10, deterministic=False)
+        fit(trainer, model, dm, out / "checkpoints" / "last.ckpt", resume)
     meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, "mask": mask, **(method_config or {})}
     return export(model, method, out, export_tiny, meta)
 

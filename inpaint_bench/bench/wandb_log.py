@@ -35,13 +35,21 @@ def entity() -> str | None:
     return os.environ.get("WANDB_ENTITY") or None
 
 
-def cell_logger(cell, cell_id: str, group: str, save_dir: str | Path = "results"):
+def logger(name: str, save_dir: str | Path, **kwargs):
+    """Lightning's WandbLogger in this module's mode, project and entity. Lightning passes wandb an `anonymous`
+    setting that wandb ignores with a warning on every run; it is dropped here (a private attribute)."""
     from lightning.pytorch.loggers import WandbLogger
 
     os.environ.setdefault("WANDB_SILENT", "true")
+    made = WandbLogger(project=project(), entity=entity(), name=name, save_dir=str(save_dir),
+                       offline=mode() == "offline", mode=mode(), **kwargs)
+    made._wandb_init.pop("anonymous", None)
+    return made
+
+
+def cell_logger(cell, cell_id: str, group: str, save_dir: str | Path = "results"):
     name = f"{cell.protocol.dataset}-{cell.mask}-{cell.method.row()}-s{cell.seed}"
-    return WandbLogger(project=project(), entity=entity(), name=name, group=group, save_dir=str(save_dir),
-                       offline=mode() == "offline", mode=mode(), config=cell.to_dict(), tags=[cell.method.name])
+    return logger(name, save_dir, group=group, config=cell.to_dict(), tags=[cell.method.name])
 
 
 def metric_key(name: str, result: dict) -> str:

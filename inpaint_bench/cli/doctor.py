@@ -56,10 +56,12 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
+    import sys
+
     table = Table(title="inpaint-bench doctor")
     for col in ("section", "item", "status"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a narrow terminal wraps a path, never cuts it with "…"
     for row in report():
         table.add_row(*row)
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 240).print(table)  # piped: one line per row, greppable
     return 0

@@ -45,6 +45,7 @@ class TrainCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         from lightning.pytorch.callbacks import ModelCheckpoint
 
+        from ..bench.progress import TrainingProgressBar
         from ..bench.train import PER_MASK, train_masks
 
         opts = self.config["train"]
@@ -58,7 +59,8 @@ class TrainCLI(LightningCLI):
         self.trainer_defaults = {**self.trainer_defaults,
                                  "callbacks": [ModelCheckpoint(dirpath=out / "checkpoints", save_last=True,
                                                                every_n_train_steps=every,
-                                                               enable_version_counter=False)]}
+                                                               enable_version_counter=False),
+                                               TrainingProgressBar()]}
         if self.config["trainer"].get("logger") is None:
             kwargs["logger"] = self._loggers(out, method, opts.wandb)
         return super().instantiate_trainer(**kwargs)
@@ -69,21 +71,19 @@ class TrainCLI(LightningCLI):
 
         loggers = [CSVLogger(str(out), name="logs")]
         if wandb:
-            from lightning.pytorch.loggers import WandbLogger
-
             from ..bench import wandb_log
 
-            loggers.append(WandbLogger(project=wandb_log.project(), entity=wandb_log.entity(), name=f"train-{method}",
-                                       save_dir=str(out), mode=wandb_log.mode()))
+            loggers.append(wandb_log.logger(f"train-{method}", out))
         return loggers
 
 
 def main(args: list[str]) -> int:
     import warnings
 
+    from ..bench.progress import quiet_framework
     from ..bench.train import OPTIMIZER_STEPS, export, fit, warm_start
 
-    with warnings.catch_warnings():  # args are the command line here, minus `train`
+    with warnings.catch_warnings(), quiet_framework():  # args are the command line here, minus `train`
         warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")
         cli = TrainCLI(InpaintMethod, InpaintDataModule, subclass_mode_model=True, subclass_mode_data=True,
                        run=False, args=args, save_config_callback=None, auto_configure_optimizers=False,
@@ -93,7 +93,8 @@ def main(args: list[str]) -> int:
     if opts.init:
         warm_start(cli.model, opts.init)
     out = Path(opts.out) / method
-    fit(cli.trainer, cli.model, cli.datamodule, out / "checkpoints" / "last.ckpt", opts.resume)
+    with quiet_framework():
+        fit(cli.trainer, cli.model, cli.datamodule, out / "checkpoints" / "last.ckpt", opts.resume)
     steps = (cli.trainer.max_steps or 0) // OPTIMIZER_STEPS.get(method, 1)
     meta = {"method": method, "dataset": cli.datamodule.name, "steps": steps, "seed": cli.config.get("seed_everything"),
             "mask": opts.mask or "mixed", "recipe": "LightningCLI"}
