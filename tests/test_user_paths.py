@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from inpaint_bench.cli import main
@@ -178,3 +179,125 @@ def test_doctor_never_cuts_a_path(monkeypatch, capsys):
     doctor()
     out = capsys.readouterr().out
     assert "…" not in out and str(paths.cache_dir()) in out
+
+
+# 6. silent acceptances → a clear line ---------------------------------------------------------------------------
+
+def test_a_key_given_twice_in_a_sweep_file_is_refused(tmp_path):
+    from inpaint_bench.bench.config import ConfigError, load_sweep
+
+    path = tmp_path / "s.yaml"
+    path.write_text("datasets: [tiny]\nmasks: [center]\nmasks: [wide]\nmethods: [mean_fill]\n")
+    with pytest.raises(ConfigError, match="line 3.*duplicate key 'masks'"):
+        load_sweep(path)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from inpaint_bench.data.images import load_rgb
+
+    arr = np.zeros((20, 40, 3), np.uint8)
+    arr[:, :20] = 255  # left half white, stored landscape
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    Image.fromarray(arr).save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=95)
+    img = np.asarray(load_rgb(tmp_path / "phone.jpg"))
+    assert img.shape == (40, 20, 3) and img[:20].mean() > 200 and img[20:].mean() < 50  # upright: white on top
+
+
+def test_resize_masks_refuses_to_stretch_a_non_square_mask(tmp_path):
+    from inpaint_bench.masks.folder import FolderMasks
+    from inpaint_bench.masks.spec import MaskError
+
+    (tmp_path / "m").mkdir()
+    Image.fromarray(np.pad(np.full((10, 10), 255, np.uint8), ((5, 5), (20, 20)))).save(tmp_path / "m" / "0.png")
+    with pytest.raises(MaskError, match="not square"):
+        FolderMasks(tmp_path / "m", 32, resize=True)(0)
+
+
+def test_mask_files_in_subfolders_are_not_ignored_silently(tmp_path):
+    from inpaint_bench.masks.folder import FolderMasks
+    from inpaint_bench.masks.spec import MaskError
+
+    (tmp_path / "m" / "old").mkdir(parents=True)
+    for path in (tmp_path / "m" / "0.png", tmp_path / "m" / "old" / "1.png"):
+        Image.fromarray(np.pad(np.full((8, 8), 255, np.uint8), 12)).save(path)
+    with pytest.raises(MaskError, match="subfolders too .old."):
+        FolderMasks(tmp_path / "m", 32)
+
+
+def test_no_hole_masks_and_a_limit_above_the_split_get_a_note(tmp_path, capsys):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for i in range(3):
+        hole = np.zeros((64, 64), np.uint8)
+        if i:
+            hole[20:40, 20:40] = 255
+        Image.fromarray(hole).save(masks / f"{i}.png")
+    photos = _folder(tmp_path / "photos", 3)
+    assert run("--method", "mean_fill", "--dataset", f"folder:{photos}", "--size", "64", "--limit", "10", "--mask",
+               f"folder:{masks}", "--metrics", "psnr", results=tmp_path / "r") == 0
+    out = capsys.readouterr().out
+    assert "note: limit 10, but folder test has 3 image(s)" in out
+    assert "note: 1 of 3 mask(s) have no hole" in out
+    assert json.loads(out[out.index("{"):])["status"] == "ok"
+
+
+# 7. messages that name what is wrong ---------------------------------------------------------------------------
+
+def test_masks_show_previews_your_own_mask_folder(tmp_path, capsys):
+    (tmp_path / "m").mkdir()
+    for i in range(3):
+        Image.fromarray(np.pad(np.full((8, 8), 255, np.uint8), 12 + i)).save(tmp_path / "m" / f"{i}.png")
+    out = tmp_path / "p.png"
+    assert main(["masks", "show", f"folder:{tmp_path / 'm'}", "--out", str(out)]) == 0
+    assert Image.open(out).size[0] > 100
+
+
+def test_score_names_the_file_of_another_size(tmp_path, capsys):
+    for side in ("pred", "ref"):
+        (tmp_path / side).mkdir()
+        for name, size in (("a.png", (32, 32)), ("b.png", (48, 32))):
+            Image.new("RGB", size).save(tmp_path / side / name)
+    assert main(["score", "--pred", str(tmp_path / "pred"), "--ref", str(tmp_path / "ref"), "--metrics", "psnr"]) == 2
+    assert "b.png is 48×32" in capsys.readouterr().err
+
+
+def test_unreadable_files_are_named(tmp_path):
+    import pickle
+
+    from inpaint_bench.data.images import ImageReadError, load_rgb
+    from inpaint_bench.nets.checkpoints import CheckpointError, read_state
+
+    Image.new("L", (6000, 6000)).save(tmp_path / "huge.png")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+        with pytest.raises(ImageReadError, match="huge.png.*too large"):
+            load_rgb(tmp_path / "huge.png")
+    (tmp_path / "net.safetensors").write_bytes(pickle.dumps({"w": 1}))
+    with pytest.raises(CheckpointError, match="net.safetensors is not a valid safetensors file"):
+        read_state(tmp_path / "net.safetensors")
+
+
+def test_a_safetensors_file_without_architecture_metadata_says_so(tmp_path):
+    from safetensors.torch import save_file
+
+    from inpaint_bench.nets.checkpoints import CheckpointError, load_unet
+    from inpaint_bench.nets.unet import UNetConfig, UNetModel
+
+    small = UNetModel(UNetConfig(image_size=16, model_channels=32, channel_mult=(1, 2), num_res_blocks=1,
+                                 attention_resolutions=(2,)))
+    save_file({k: v.contiguous() for k, v in small.state_dict().items()}, str(tmp_path / "net.safetensors"))
+    with pytest.raises(CheckpointError, match="no unet_config in its metadata"):
+        load_unet(tmp_path / "net.safetensors")
+
+
+def test_bad_devices_step_counts_and_missing_folders_are_refused_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--method", "mean_fill", "--devices", "two"])
+    assert "'two' is not a number of devices" in capsys.readouterr().err
+    assert run("--method", "i2sb", "--config", "{nfe: 0}", results=tmp_path) == 2
+    assert "i2sb nfe must be a whole number ≥ 1, got 0" in capsys.readouterr().err
+    assert run("--method", "mean_fill", "--dataset", f"folder:{tmp_path / 'nowhere'}", results=tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "no folder" in err and "nowhere" in err and "--data-root" not in err
+    assert not (tmp_path / "shapes").exists()

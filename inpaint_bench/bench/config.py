@@ -239,13 +239,32 @@ def _method(entry, where: str) -> MethodSpec:
                       tuple(entry.get("masks", ())))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}: it is given twice, and "
+                                                        "only one value can count; remove one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str):
+    """`yaml.safe_load` that refuses duplicate keys (sweep files, --config, --method-config)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 — a SafeLoader subclass
+
+
 def load_sweep(path: str | Path, **overrides) -> SweepConfig:
     """Read and validate a sweep YAML; `overrides` replace top-level or protocol keys (e.g. limit=4)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"sweep file {path} does not exist" if not path.exists() else f"{path} is not a file")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text())
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -311,6 +330,10 @@ def validate_protocol(p: Protocol) -> None:
         raise ConfigError(f"unknown metric(s) {bad}; valid: {list(METRIC_NAMES)}")
 
 
+POSITIVE_COUNTS = {"nfe", "steps", "ddim_steps", "t_T", "T", "jump_length", "jump_n_sample", "max_attempts",
+                   "gmm_components", "u_max"}  # method config keys that count steps or tries
+
+
 def validate_names(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
     """Datasets, masks and methods exist, and every method config has the keys and types its builder takes."""
     from .. import masks, methods
@@ -321,6 +344,9 @@ def validate_names(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
             raise ConfigError(f"{where}: the folder dataset needs its path: datasets: [\"folder:PATH\"]")
         if d not in DATASETS and not d.startswith("folder:"):
             raise ConfigError(f"{where}: unknown dataset {d!r}; valid: {DATASETS.names()}")
+        if d.startswith("folder:") and not Path(d.removeprefix("folder:")).expanduser().is_dir():
+            raise ConfigError(f"{where}: dataset {d}: no folder {Path(d.removeprefix('folder:')).expanduser()} "
+                              "(the path after folder: is your image folder)")
     for m in sweep.masks:
         if ":" not in m and m not in masks.names():
             raise ConfigError(f"{where}: unknown mask {m!r}; valid: {masks.names()} or folder:PATH")
@@ -329,6 +355,9 @@ def validate_names(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
         if spec.name not in methods.names():
             raise ConfigError(f"{where}: unknown method {spec.name!r}; valid: {methods.names()}")
         config = check_method_config(spec.name, methods.METHODS.get(spec.name), spec.config, where)
+        for key in POSITIVE_COUNTS & set(config):
+            if not isinstance(config[key], int) or config[key] < 1:
+                raise ConfigError(f"{where}: {spec.name} {key} must be a whole number ≥ 1, got {config[key]!r}")
         checked.append(dataclasses.replace(spec, config=config))
     return dataclasses.replace(sweep, methods=tuple(checked))
 

@@ -190,6 +190,8 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
         with recording() as used, quiet_framework():
             dm = cell_datamodule(cell)
             untrained = use_untrained(p)
+            if p.limit is not None and len(dm.dataset) < p.limit and global_rank() == 0:
+                echo(f"note: limit {p.limit}, but {p.dataset} {p.split} has {len(dm.dataset)} image(s): all are used")
             few = {"fid", "kid"} & set(p.metrics)
             if len(dm.dataset) < 2 and few:  # refuse before computing anything, not after
                 raise ValueError(f"{len(dm.dataset)} image(s): {', '.join(sorted(few))} need at least 2; drop them "
@@ -224,6 +226,12 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                   "method": method.describe(), "devices": t.world_size, "weights": dict(used),
                   "hardware": hardware(trainer, cell.batch_size, type(t.accelerator).__name__.removesuffix(
                       "Accelerator").lower())}
+        no_hole = sum(1 for h in module.per_image["hole_ratio"] if h == 0)
+        if no_hole:
+            result["n_no_hole"] = no_hole
+            if t.is_global_zero:
+                echo(f"note: {no_hole} of {result['n_images']} mask(s) have no hole: those images score the input "
+                     "against itself in psnr/ssim (100 dB, 1); hole-only metrics leave them out")
         for logger in loggers:
             log_cell(logger, result, module.per_image, sample_images(dm, cell_dir / "samples" / cell_id))
         if not t.is_global_zero:

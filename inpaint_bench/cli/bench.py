@@ -20,7 +20,7 @@ def _mask_args(p) -> None:
 def _trainer_args(p) -> None:
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
     p.add_argument("--accelerator", default="auto", help="cpu, gpu, auto (Lightning)")
-    p.add_argument("--devices", default="1", help="number of devices per node, or 'auto'")
+    p.add_argument("--devices", default="1", type=_devices_arg, help="number of devices per node, or 'auto'")
     p.add_argument("--strategy", default="auto", help="e.g. ddp (gloo on CPU)")
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--precision", default=None, help="e.g. bf16-mixed on GPUs")
@@ -31,6 +31,14 @@ def _trainer_args(p) -> None:
     p.add_argument("--wandb-entity", default=None, help="W&B entity (team or user; default WANDB_ENTITY)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="print only failures and the files written")
+
+
+def _devices_arg(text: str) -> str:
+    import argparse
+
+    if text != "auto" and not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of devices: give a whole number ≥ 1 or 'auto'")
+    return text
 
 
 def _trainer(a):
@@ -84,6 +92,7 @@ def _run(a) -> int:
         MethodSpec,
         Protocol,
         SweepConfig,
+        load_yaml,
         validate_names,
         validate_protocol,
     )
@@ -102,7 +111,7 @@ def _run(a) -> int:
                         resize_masks=a.resize_masks, reference=a.reference)
     validate_protocol(protocol)
     try:
-        config = yaml.safe_load(a.config) if a.config else {}
+        config = load_yaml(a.config) if a.config else {}
     except yaml.YAMLError as err:
         raise ConfigError(f"--config is not valid YAML: {err}") from None
     if not isinstance(config or {}, dict):

@@ -53,10 +53,10 @@ def report() -> list[tuple[str, str, str]]:
 
 
 def main() -> int:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
-
-    import sys
 
     table = Table(title="inpaint-bench doctor")
     for col in ("section", "item", "status"):

@@ -8,6 +8,11 @@ from ..masks.frozen import DEFAULT_N
 from ..masks.tools import build, preview, stats_table
 
 
+def _file_name(name: str) -> str:
+    """A preview file name for any mask name (`folder:/a/b` → `folder_a_b`)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")[-80:]
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("masks", help="build, preview and summarise the frozen mask sets")
     msub = p.add_subparsers(dest="masks_command", required=True)
@@ -20,6 +25,7 @@ def add_parser(sub) -> None:
     s.add_argument("name")
     s.add_argument("--out", type=Path, default=None)
     s.add_argument("--n", type=int, default=16)
-    s.set_defaults(func=lambda a: print(preview(a.name, a.out or Path(f"mask_previews/{a.name}.png"), a.n)))
+    s.set_defaults(func=lambda a: print(preview(a.name, a.out or Path("mask_previews") / f"{_file_name(a.name)}.png",
+                                                a.n)))
     t = msub.add_parser("stats", help="print the hole-ratio table of the frozen sets")
     t.set_defaults(func=lambda a: print(stats_table()))

@@ -31,12 +31,12 @@ def add_parser(sub) -> None:
                    "vflip: true, transpose: true}' (data/augment.py)")
 
     def run(a) -> int:
-        import yaml
+        from ..bench.config import load_yaml
 
         path = train(a.method, a.dataset, a.mask, a.max_steps, a.batch_size, a.out, a.seed, a.resume, a.wandb,
                      a.accelerator, a.devices, a.export_tiny, a.lr, a.data_root, a.init,
-                     yaml.safe_load(a.method_config) if a.method_config else None,
-                     yaml.safe_load(a.augment) if a.augment else None)
+                     load_yaml(a.method_config) if a.method_config else None,
+                     load_yaml(a.augment) if a.augment else None)
         print(f"exported {path}")
         return 0
 

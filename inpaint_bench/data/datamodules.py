@@ -294,8 +294,14 @@ class FolderDataModule(InpaintDataModule):
     def __init__(self, root=None, **kwargs):
         if root is None:
             raise DatasetError("the folder dataset needs its folder: datasets: [\"folder:PATH\"] in a sweep, "
-                               "--dataset folder --data-root PATH on run")
+                               "--dataset folder:PATH (or --dataset folder --data-root PATH) on run")
         super().__init__(root=root, **kwargs)
+
+    def _resolve_root(self, root) -> Path:
+        path = Path(root).expanduser()
+        if not path.is_dir():
+            raise DatasetError(f"image folder {path} does not exist (folder:PATH names your own image folder)")
+        return path
 
     def derive_split(self, root: Path, split: str) -> Split:
         if split != "test":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 RESIZE_POLICY = "short_side_bicubic_center_crop"
@@ -40,11 +40,15 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 
 def load_rgb(path: str | Path) -> Image.Image:
-    """Open `path` as an 8-bit RGB PIL image, or raise ImageReadError naming the file."""
+    """Open `path` as an 8-bit RGB PIL image, turned by its EXIF orientation, or raise ImageReadError naming the
+    file."""
     try:
         with Image.open(path) as img:
             img.load()
-            return _to_rgb(img)
+            return _to_rgb(ImageOps.exif_transpose(img))  # as the camera meant it: a phone photo upright
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(f"cannot read image {path}: it is too large to decode safely ({err}). Remove it, or "
+                             "resize it below PIL's limit first.") from err
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise ImageReadError(f"cannot read image {path}: {err}. Remove or replace the file.") from err
 

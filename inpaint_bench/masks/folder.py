@@ -58,6 +58,12 @@ class FolderMasks:
             raise MaskError(f"mask folder {self.root} does not exist")
         # one level only: a subfolder (a backup, another set) must never shift mask i ↔ image i
         self.files = sorted(p for p in self.root.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+        nested = sorted(d.name for d in self.root.iterdir() if d.is_dir() and any(
+            f.suffix.lower() in SUFFIXES for f in d.rglob("*")))
+        if self.files and nested:
+            raise MaskError(f"mask folder {self.root} has masks in subfolders too ({', '.join(nested[:3])}): masks are "
+                            "read from the folder itself, one level (mask i = the i-th file by name), so a subfolder "
+                            "would be ignored silently; move those files or point at one folder")
         if ratio_bucket is not None:
             lo, hi = ratio_bucket
             self.files = [f for f in self.files if lo <= read_binary(f, polarity).mean() < hi]
@@ -82,6 +88,10 @@ class FolderMasks:
                 raise MaskError(f"mask {path} is {mask.shape[1]}×{mask.shape[0]}, the benchmark size is "
                                 f"{self.size}×{self.size}; pass --resize-masks (resize_masks: true in a sweep file) to resize it "
                                 f"(nearest)")
+            if mask.shape[0] != mask.shape[1]:
+                raise MaskError(f"mask {path} is {mask.shape[1]}×{mask.shape[0]}, not square: --resize-masks "
+                                f"resizes square masks only (stretching it to {self.size}×{self.size} would move "
+                                "its hole); crop your masks to squares as the images are cropped")
             mask = resize_nearest(mask, self.size)
         if mask.mean() > MAX_HOLE_FRACTION:
             raise MaskError(f"mask {path} marks {mask.mean():.0%} as hole with polarity {self.polarity!r}; it is "

@@ -50,8 +50,16 @@ def stats_table(folder: Path | None = None) -> str:
 
 
 def preview(name: str, out: Path, n: int = 16, size: int = 128, columns: int = 8) -> Path:
-    """A grid PNG of the first `n` masks (white = hole)."""
-    tiles = [generate_one(name, i, size) for i in range(n)]
+    """A grid PNG of the first `n` masks (white = hole): a registered type, or your own masks
+    (`folder:PATH`, `repaint:PATH`, `nvidia:PATH`; resized to the preview size)."""
+    if ":" in name:
+        from .source import mask_source
+
+        source = mask_source(name, size, resize=True)
+        n = min(n, len(source))
+        tiles = [source(i)[0].numpy().astype(bool) for i in range(n)]
+    else:
+        tiles = [generate_one(name, i, size) for i in range(n)]
     rows = (n + columns - 1) // columns
     grid = np.full((rows * (size + 2) + 2, columns * (size + 2) + 2), 128, np.uint8)
     for i, m in enumerate(tiles):

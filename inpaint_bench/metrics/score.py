@@ -35,6 +35,19 @@ def _progress(starts, total: int, label: str):
             progress.update(task, completed=min(start + BATCH, total))
 
 
+def _stack(files: list[Path]) -> torch.Tensor:
+    """The images as one batch; every image must be square and of one size, and a file that is not says so."""
+    images = [to_tensor(load_rgb(f)) for f in files]
+    for f, x in zip(files, images, strict=True):
+        if x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"{f} is {x.shape[-1]}×{x.shape[-2]}: score compares square images of one size (the "
+                             "suite's outputs); crop or resize the folder first")
+        if x.shape != images[0].shape:
+            raise ValueError(f"{f} is {x.shape[-1]}×{x.shape[-2]} but {files[0]} is {images[0].shape[-1]}×"
+                             f"{images[0].shape[-2]}: every image of a folder must have one size")
+    return torch.stack(images)
+
+
 def _pairs(pred: Path, ref: Path) -> list[str]:
     p, r = list_images(pred), list_images(ref)
     if not p:
@@ -73,8 +86,8 @@ def score_lama(pred: Path, ref: Path, metrics: list[str], mode: str = "clean", u
     suite = MetricSuite(metrics, mode=mode, untrained=untrained, lpips_net=lpips_net)
     for start in _progress(range(0, len(triples), BATCH), len(triples), "scoring"):
         chunk = triples[start : start + BATCH]
-        p = torch.stack([to_tensor(load_rgb(o)) for o, _, _ in chunk])
-        r = torch.stack([to_tensor(load_rgb(i)) for _, i, _ in chunk])
+        p = _stack([o for o, _, _ in chunk])
+        r = _stack([i for _, i, _ in chunk])
         m = torch.stack([torch.from_numpy(read_binary(k, "hole")).float()[None] for _, _, k in chunk])
         if p.shape != r.shape or m.shape[-2:] != p.shape[-2:]:
             raise ValueError(f"{chunk[0][2]}: output, image and mask sizes differ")
@@ -96,8 +109,8 @@ def score(pred: Path, ref: Path, metrics: list[str], masks: str | None = None, m
     source = None
     for start in _progress(range(0, len(names), BATCH), len(names), "scoring"):
         chunk = names[start : start + BATCH]
-        p = torch.stack([to_tensor(load_rgb(Path(pred) / n)) for n in chunk])
-        r = torch.stack([to_tensor(load_rgb(Path(ref) / n)) for n in chunk])
+        p = _stack([Path(pred) / n for n in chunk])
+        r = _stack([Path(ref) / n for n in chunk])
         if p.shape != r.shape:
             raise ValueError(f"{chunk[0]}: output {list(p.shape[1:])} and reference {list(r.shape[1:])} differ in size")
         if masks and source is None:

@@ -31,7 +31,11 @@ def read_state(path: str | Path) -> dict:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except Exception as err:  # a pickle or anything else under a .safetensors name
+            raise CheckpointError(f"{path} is not a valid safetensors file ({type(err).__name__}: "
+                                  f"{str(err).splitlines()[0] if str(err) else 'unreadable'}); replace it") from err
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # the message of a refused pickle is long; say what to do instead
@@ -113,11 +117,16 @@ def load_unet(checkpoint: str | Path | None, config=None, official_config=None, 
 
     from .unet import UNetConfig, UNetModel
 
+    no_metadata = ""
     if checkpoint is not None and Path(checkpoint).suffix == ".safetensors" and config is None:
         meta = safetensors_metadata(checkpoint)
         if "unet_config" in meta:
             d = json.loads(meta["unet_config"])
             config = UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        else:
+            no_metadata = (f". {Path(checkpoint).name} carries no architecture (no unet_config in its metadata), so "
+                           "the default architecture was built; pass the network's config (`net: {…}` in the method "
+                           "config) or export it with the suite, which stores it")
     obj = None if checkpoint is None else read_state(checkpoint)
     if config is None and official_config is not None and isinstance(obj, dict) and "label_emb.weight" in obj:
         # a class-conditional release of the official architecture (guided-diffusion's 256x256_diffusion.pt)
@@ -127,7 +136,10 @@ def load_unet(checkpoint: str | Path | None, config=None, official_config=None, 
         config = UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
     model = UNetModel(config)
     if obj is not None:
-        load_into(model, unet_state(obj, model, use_ema=use_ema), source=str(checkpoint))
+        try:
+            load_into(model, unet_state(obj, model, use_ema=use_ema), source=str(checkpoint))
+        except CheckpointError as err:
+            raise CheckpointError(f"{err}{no_metadata}") from None
     return model
 
 
