@@ -214,15 +214,15 @@ def test_resize_masks_refuses_to_stretch_a_non_square_mask(tmp_path):
         FolderMasks(tmp_path / "m", 32, resize=True)(0)
 
 
-def test_mask_files_in_subfolders_are_not_ignored_silently(tmp_path):
+def test_mask_files_in_subfolders_are_not_ignored_silently(tmp_path, capsys):
+    """Mask folders are one level deep (a backup subfolder never shifts mask i ↔ image i), and say so."""
     from inpaint_bench.masks.folder import FolderMasks
-    from inpaint_bench.masks.spec import MaskError
 
     (tmp_path / "m" / "old").mkdir(parents=True)
     for path in (tmp_path / "m" / "0.png", tmp_path / "m" / "old" / "1.png"):
         Image.fromarray(np.pad(np.full((8, 8), 255, np.uint8), 12)).save(path)
-    with pytest.raises(MaskError, match="subfolders too .old."):
-        FolderMasks(tmp_path / "m", 32)
+    assert len(FolderMasks(tmp_path / "m", 32)) == 1
+    assert "its subfolders (old) are not read" in capsys.readouterr().err
 
 
 def test_no_hole_masks_and_a_limit_above_the_split_get_a_note(tmp_path, capsys):
@@ -301,3 +301,12 @@ def test_bad_devices_step_counts_and_missing_folders_are_refused_before_any_work
     err = capsys.readouterr().err
     assert "no folder" in err and "nowhere" in err and "--data-root" not in err
     assert not (tmp_path / "shapes").exists()
+
+
+def test_plots_give_every_row_its_own_style_and_headline_hole_psnr():
+    from inpaint_bench.bench.plots import axis_label, quality_metric, style
+
+    styles = {(style(k)["color"], style(k)["marker"]) for k in range(14)}
+    assert len(styles) == 14 and len({style(k)["marker"] for k in range(14)}) >= 12
+    assert quality_metric([{"metrics": {"psnr": 1, "psnr_hole": 2, "fid": 3}}]) == "psnr_hole"
+    assert axis_label("psnr_hole") == "hole PSNR (dB)"

@@ -38,7 +38,7 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
         suffix = f"_{board.digest()}" if len(boards) > 1 else ""
         board.grids = write_grids(store, dataset, board.results, result_dataset, row_order or [], suffix)
         board.plots = write_plots(store, dataset, board.results, suffix)
-        board.bins = hole_bin_tables(board.results, store, dataset, board.label)
+        board.bins = hole_bin_tables(board.results, store, dataset, board.heading)
     remove_stale_figures(store.root / dataset, {p for b in boards for p in [*b.grids, *b.plots]})
     title = f"inpaint-bench leaderboard — {dataset}"
     files = {"md": render_markdown(boards, seeds, failed, title), "csv": render_csv(boards),

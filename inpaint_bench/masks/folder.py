@@ -60,10 +60,11 @@ class FolderMasks:
         self.files = sorted(p for p in self.root.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
         nested = sorted(d.name for d in self.root.iterdir() if d.is_dir() and any(
             f.suffix.lower() in SUFFIXES for f in d.rglob("*")))
-        if self.files and nested:
-            raise MaskError(f"mask folder {self.root} has masks in subfolders too ({', '.join(nested[:3])}): masks are "
-                            "read from the folder itself, one level (mask i = the i-th file by name), so a subfolder "
-                            "would be ignored silently; move those files or point at one folder")
+        if self.files and nested:  # the rule, said once: a backup subfolder must never shift mask i ↔ image i
+            import sys
+
+            print(f"note: mask folder {self.root}: its subfolders ({', '.join(nested[:3])}) are not read; masks come "
+                  "from the folder itself, one level deep (mask i = the i-th file by name)", file=sys.stderr)
         if ratio_bucket is not None:
             lo, hi = ratio_bucket
             self.files = [f for f in self.files if lo <= read_binary(f, polarity).mean() < hi]
