@@ -69,7 +69,6 @@ def check_page(page_file: Path, screenshots: Path | None = None) -> dict:
             header.nth(len(tables[0]["head"]) // 2).click()
             page.locator("table.lb").first.evaluate("t => t.parentElement.scrollLeft = 10000")
             page.screenshot(path=str(screenshots / "sorted_scrolled.png"))
-            page.screenshot(path=str(screenshots / "full.png"), full_page=True)
         browser.close()
     return found
 

@@ -25,15 +25,15 @@ document.querySelectorAll('table.lb th').forEach(th => th.addEventListener('clic
 }));
 """
 
-STYLE = ("body{font-family:sans-serif;margin:2em;max-width:100%;overflow-wrap:anywhere}"
+STYLE = ("body{font-family:sans-serif;margin:2em;max-width:100%}td{white-space:nowrap}"
          "table.lb{border-collapse:separate;border-spacing:0;font-size:13px}"
          "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;background:#fff}"
          "th{cursor:pointer;background:#eee}th[data-dir=asc]::after{content:' \\25B2';color:#36c}"
          "th[data-dir=desc]::after{content:' \\25BC';color:#36c}"
          "th:first-child,td:first-child{position:sticky;left:0;z-index:1;text-align:left}"
-         "th:first-child{background:#eee}td:first-child{overflow-wrap:normal}"
+         "th:first-child{background:#eee}"
          ".best{font-weight:bold;background:#e6f4e6}.reported td{font-style:italic;color:#666}"
-         ".card{background:#f7f7f7;padding:.5em 1em;font-size:13px}.untrained{color:#999;background:#f4f4f4}"
+         ".card{background:#f7f7f7;padding:.5em 1em;font-size:13px;overflow-wrap:anywhere}.untrained{color:#999;background:#f4f4f4}"
          ".scroll{overflow-x:auto;max-width:100%}img{max-width:100%;height:auto}")
 
 
@@ -68,7 +68,7 @@ def render_html(boards, seeds, failed, title: str) -> str:
             parts.append(f"<tr class='reported'><td>{html.escape(row)}</td>{tds}</tr>")
         parts.append("</tbody></table></div>")
         if b.bins:
-            parts.append(f"<div class='scroll'>{_bins(b.bins)}</div>")
+            parts.append(_bins(b.bins))
         parts += [_image(g) for g in [*b.grids, *b.plots]]
     if failed:
         parts.append("<h3>Failed cells</h3><ul>" + "".join(
@@ -86,8 +86,9 @@ def _image(path) -> str:
 def _bins(tables) -> str:
     parts = []
     for mask, header, body in tables:
-        parts.append(f"<h3>{html.escape(mask)} by hole ratio (per-image means, 10 % bins)</h3><table class='lb'>"
+        parts.append(f"<h3>{html.escape(mask)} by hole ratio (per-image means, 10 % bins)</h3>"
+                     "<div class='scroll'><table class='lb'>"
                      "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>")
         parts += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body]
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
     return "\n".join(parts)
