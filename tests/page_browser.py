@@ -78,7 +78,7 @@ def sort_key(cell: str, numeric: bool):
     if not numeric:
         return (0, cell)
     try:
-        return (0, float(cell.split()[0]))
+        return (0, float(cell.split()[0].rstrip("*")))
     except (ValueError, IndexError):
         return (1, 0.0)
 

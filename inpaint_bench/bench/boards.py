@@ -20,6 +20,9 @@ from ..metrics import FEATURE_METRICS, UNTRAINED
 TINY_MARK = "†"
 TINY_NOTE = (f"{TINY_MARK} the shipped tiny checkpoints: small networks trained on shapes on a CPU budget "
              "(docs/tiny_checkpoints.md), not the papers' weights")
+PAIRS_NOTE = ("paired comparisons: per-image metrics matched by (seed, image); mean difference with a 95 % paired "
+              "bootstrap interval (2,000 resamples, seed 0), Wilcoxon signed-rank p, Holm-corrected across the pairs "
+              "of each table; * = significant at α 0.05 (every pair: pairs.csv)")
 LOWER_IS_BETTER = {"fid", "kid", "lpips", "nfe", "s/img", "drift"}
 
 
@@ -47,6 +50,7 @@ class Board:
     plots: list = field(default_factory=list)  # plot PNGs of this protocol (publisher)
     bins: list = field(default_factory=list)  # hole-ratio bin tables of this protocol (bins.py)
     tiny_rows: set = field(default_factory=set)  # rows whose networks are the shipped tiny checkpoints
+    pairs: list = field(default_factory=list)  # paired comparisons of its rows (paired.py), per mask and metric
 
     def digest(self) -> str:
         """8 hex digits naming this protocol in file names (when a results folder holds several)."""
@@ -214,6 +218,8 @@ def protocol_card(board: Board, sweep_seeds) -> list[str]:
     lines += board.notes
     if board.tiny_rows:
         lines.append(TINY_NOTE)
+    if board.pairs:
+        lines.append(PAIRS_NOTE)
     if p["feature_weights"] == UNTRAINED:
         lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "
                      "pipeline and are not comparable with any published number.")

@@ -14,8 +14,9 @@ from .bins import hole_bin_tables
 from .boards import build_boards, reported_numbers, reported_protocol, separate_collisions
 from .config import result_dataset
 from .grids import write_grids
-from .plots import write_plots
-from .render.csv_table import render_csv
+from .paired import board_tables, headline_tables
+from .plots import pair_heatmap, write_plots
+from .render.csv_table import render_csv, render_pairs_csv
 from .render.html_page import render_html
 from .render.latex import render_latex
 from .render.markdown import render_markdown
@@ -39,13 +40,17 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
         board.grids = write_grids(store, dataset, board.results, result_dataset, row_order or [], suffix)
         board.plots = write_plots(store, dataset, board.results, suffix)
         board.bins = hole_bin_tables(board.results, store, dataset, board.heading)
+        board.pairs = board_tables(board, store, dataset)
+        board.plots += [p for t in headline_tables(board) if (p := pair_heatmap(t, store.root / dataset / "plots",
+                                                                                   suffix)) is not None]
     remove_stale_figures(store.root / dataset, {p for b in boards for p in [*b.grids, *b.plots]})
     title = f"inpaint-bench leaderboard — {dataset}"
     files = {"md": render_markdown(boards, seeds, failed, title), "csv": render_csv(boards),
+             "pairs.csv": render_pairs_csv(boards),
              "tex": render_latex(boards, seeds), "html": render_html(boards, seeds, failed, title)}
     written = []
     for ext, text in files.items():
-        path = store.root / dataset / f"leaderboard.{ext}"
+        path = store.root / dataset / (ext if ext == "pairs.csv" else f"leaderboard.{ext}")
         atomic_write(path, text.encode())
         written.append(path)
     if wandb and boards:

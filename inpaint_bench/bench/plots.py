@@ -134,3 +134,31 @@ def write_plots(store, dataset: str, results: list[dict], suffix: str = "") -> l
             if path is not None:
                 written.append(path)
     return written
+
+
+def pair_heatmap(table, folder: Path, suffix: str = "") -> Path | None:
+    """One mask's paired comparisons as a matrix: cell (i, j) = mean of metric(row i) − metric(row j) over the images
+    both scored, red/blue by sign and size, * where the Holm-corrected paired test is significant."""
+    from .paired import matrix
+
+    rows = list(dict.fromkeys(r for p in table.pairs for r in (p.a, p.b)))
+    if len(rows) < 2:
+        return None
+    cells = matrix(table, rows)
+    values = [[c.mean_diff if c is not None else float("nan") for c in line] for line in cells]
+    import numpy as np
+
+    grid = np.array(values)
+    limit = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
+    plt, fig, ax = _figure()
+    fig.set_size_inches(1.2 + 0.55 * len(rows), 1.0 + 0.45 * len(rows))
+    ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit)
+    for i, line in enumerate(cells):
+        for j, c in enumerate(line):
+            if c is not None:
+                ax.text(j, i, f"{c.mean_diff:+.2f}{'*' if table.significant(c) else ''}", ha="center", va="center",
+                        fontsize=6)
+    ax.set_xticks(range(len(rows)), rows, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    ax.set_title(f"{table.mask}: {axis_label(table.metric)}, row − column (* significant)", fontsize=8)
+    return _save(plt, fig, folder / f"pairs_{_safe(table.mask)}_{table.metric}{suffix}.png")

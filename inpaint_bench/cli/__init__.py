@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .fetch import add_parser as add_fetch
 
     add_fetch(sub)
+    from .compare import add_parser as add_compare
+
+    add_compare(sub)
     return parser
 
 

@@ -14,6 +14,20 @@ def csv_text(text) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+def render_pairs_csv(boards) -> str:
+    """`pairs.csv`: every paired comparison of every board (protocol), mask and per-image metric."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["protocol", "mask", "metric", "a", "b", "n_images", "mean_a_minus_b", "ci95_low", "ci95_high",
+                "p_wilcoxon", "p_holm", "significant"])
+    for i, board in enumerate(boards):
+        for table in board.pairs:
+            for p in table.pairs:
+                w.writerow([i, csv_text(table.mask), table.metric, csv_text(p.a), csv_text(p.b), p.n, p.mean_diff,
+                            p.ci[0], p.ci[1], p.p, p.p_holm, int(table.significant(p))])
+    return buf.getvalue()
+
+
 def render_csv(boards) -> str:
     """`leaderboard.csv`: measured and reported values, one line per (protocol, row, mask, metric)."""
     buf = io.StringIO()

@@ -69,6 +69,7 @@ def render_html(boards, seeds, failed, title: str) -> str:
         parts.append("</tbody></table></div>")
         if b.bins:
             parts.append(_bins(b.bins))
+        parts += _pairs(b)
         parts += [_image(g) for g in [*b.grids, *b.plots]]
     if failed:
         parts.append("<h3>Failed cells</h3><ul>" + "".join(
@@ -76,6 +77,26 @@ def render_html(boards, seeds, failed, title: str) -> str:
             for r in failed) + "</ul>")
     parts.append(f"<script>{SORT_JS}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _pairs(board) -> list[str]:
+    """The headline metric's paired comparisons per mask as a sortable matrix (row − column, * significant)."""
+    from ..paired import headline_tables, matrix
+
+    parts = []
+    for table in headline_tables(board):
+        rows = [r for r in board.rows if any(r in (p.a, p.b) for p in table.pairs)]
+        heads = "<th>row − column</th>" + "".join(f"<th>{html.escape(r)}</th>" for r in rows)
+        body = []
+        for r, line in zip(rows, matrix(table, rows), strict=True):
+            tds = "".join("<td>—</td>" if c is None else
+                          f"<td class='{'best' if table.significant(c) and c.mean_diff > 0 else ''}'>"
+                          f"{c.mean_diff:+.3f}{'*' if table.significant(c) else ''}</td>" for c in line)
+            body.append(f"<tr><td>{html.escape(r)}</td>{tds}</tr>")
+        parts.append(f"<h3>{html.escape(table.mask)}: paired {html.escape(table.metric)} differences (row − column,"
+                     f" * significant)</h3><div class='scroll'><table class='lb'><thead><tr>{heads}</tr></thead>"
+                     f"<tbody>{''.join(body)}</tbody></table></div>")
+    return parts
 
 
 def _image(path) -> str:

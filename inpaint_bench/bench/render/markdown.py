@@ -30,6 +30,7 @@ def _board(board, seeds) -> list[str]:
                                                              for c in board.columns) + " |")
     out.append("")
     out += _bins(board.bins)
+    out += _pairs(board)
     out += [f"![{md_escape(g.stem)}]({g.name})" for g in board.grids]
     out += [f"![{md_escape(p.stem)}](plots/{p.name})" for p in board.plots]
     return out + ([""] if board.grids or board.plots else [])
@@ -41,6 +42,24 @@ def _failed_lines(failed) -> list[str]:
     return ["**Failed cells** (rerun the sweep to retry them):", ""] + [
         f"- {md_escape(r['row'])} · {md_escape(r['config']['mask'])} · seed {r['config']['seed']}: "
         f"{md_escape(r['error'])}" for r in failed] + [""]
+
+
+def _pairs(board) -> list[str]:
+    """The headline metric's paired comparisons per mask as a matrix (row − column, * significant)."""
+    from ..paired import headline_tables, matrix
+
+    out = []
+    for table in headline_tables(board):
+        rows = [r for r in board.rows if any(r in (p.a, p.b) for p in table.pairs)]
+        out += [f"#### {md_escape(table.mask)}: paired {md_escape(table.metric)} differences (row − column)", "",
+                "| " + " | ".join(["row − column"] + [md_escape(r) for r in rows]) + " |",
+                "|" + "---|" * (len(rows) + 1)]
+        for r, line in zip(rows, matrix(table, rows), strict=True):
+            star = "\\*"  # a significant difference (escaped: a bare * would format)
+            cells = ["" if c is None else f"{c.mean_diff:+.3f}{star if table.significant(c) else ''}" for c in line]
+            out.append("| " + " | ".join([md_escape(r)] + cells) + " |")
+        out.append("")
+    return out
 
 
 def _bins(tables) -> list[str]:
