@@ -448,3 +448,26 @@ def test_fid_reference_from_stats_or_a_folder_equals_the_same_images_as_test_ima
         validate_protocol(Protocol(metrics=("fid", "kid"), reference=f"stats:{out}"))
     with pytest.raises(FileNotFoundError, match="stats build"):
         load_stats(tmp_path / "missing.npz")
+
+
+def test_seam_metrics_see_a_pasted_patch_offset_by_a_known_amount():
+    """A smooth ramp image; one output fills the hole exactly (no seam), one pastes the truth shifted by +20 levels
+    (a colour seam: 20 levels), one pastes it moved 4 pixels (a position seam). psnr_seam drops and seam_jump rises for both
+    seams; the exact fill scores the cap and a jump of 0."""
+    from inpaint_bench.metrics.seam import SeamJump, SeamPSNR, seam_band
+
+    x = torch.linspace(-1, 1, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32).clone()
+    x = x + 0.3 * torch.linspace(-1, 1, 32).view(1, 1, 32, 1)
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 8:24, 8:24] = 1
+    exact = x.clone()
+    brighter = torch.where(mask.bool(), x + 40 / 255, x)
+    moved = torch.where(mask.bool(), torch.roll(x, 4, dims=-1), x)
+    band = seam_band(mask, 3)
+    assert band.sum() == (22 * 22 - 10 * 10)  # 3 px inside and 3 px outside the 16 × 16 hole
+    p, j = SeamPSNR(), SeamJump()
+    seam_psnr = [p.per_image(o, x, mask).item() for o in (exact, brighter, moved)]
+    jump = [j.per_image(o, x, mask).item() for o in (exact, brighter, moved)]
+    assert seam_psnr[0] >= 99 and seam_psnr[1] < 40 and seam_psnr[2] < seam_psnr[0]
+    assert jump[0] == 0 and jump[1] > 10 and jump[2] > 1
+    assert math.isnan(j.per_image(x, x, torch.zeros_like(mask)).item())  # no edge: no value

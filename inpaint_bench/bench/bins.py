@@ -11,7 +11,7 @@ from .boards import fmt
 HOLE_BIN = 0.1  # LaMa-style 10 % hole-ratio bins
 
 
-BIN_METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole", "lpips")
+BIN_METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole", "lpips", "psnr_seam", "seam_jump")
 
 
 def hole_bin_tables(results: list[dict], store, dataset: str, label=lambda col: col

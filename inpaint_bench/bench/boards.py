@@ -23,14 +23,14 @@ TINY_NOTE = (f"{TINY_MARK} the shipped tiny checkpoints: small networks trained 
 PAIRS_NOTE = ("paired comparisons: per-image metrics matched by (seed, image); mean difference with a 95 % paired "
               "bootstrap interval (2,000 resamples, seed 0), Wilcoxon signed-rank p, Holm-corrected across the pairs "
               "of each table; * = significant at α 0.05 (every pair: pairs.csv)")
-LOWER_IS_BETTER = {"fid", "kid", "lpips", "nfe", "s/img", "drift"}
+LOWER_IS_BETTER = {"fid", "kid", "lpips", "nfe", "s/img", "drift", "seam_jump"}
 
 
 COST = ("nfe", "s/img")
 
 
 DIGITS = {"fid": 2, "kid": 4, "lpips": 3, "psnr": 2, "ssim": 3, "psnr_hole": 2, "ssim_hole": 3, "is": 2, "ca": 1,
-          "nfe": 0, "s/img": 3, "drift": 4}
+          "nfe": 0, "s/img": 3, "drift": 4, "psnr_seam": 2, "seam_jump": 2}
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Board:
 
     def heading(self, col: str) -> str:
         """A column's heading on a page: its label and its unit."""
-        return self.label(col) + (" (dB)" if col in ("psnr", "psnr_hole") else "")
+        return self.label(col) + (" (dB)" if col in ("psnr", "psnr_hole", "psnr_seam") else "")
 
     def row_label(self, row: str) -> str:
         """A row's name on a page: † when its networks are the shipped tiny checkpoints (see the card)."""

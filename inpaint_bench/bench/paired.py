@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PER_IMAGE_METRICS = ("psnr_hole", "ssim_hole", "psnr", "ssim", "lpips")
+PER_IMAGE_METRICS = ("psnr_hole", "ssim_hole", "psnr", "ssim", "lpips", "psnr_seam", "seam_jump")
 ALPHA = 0.05
 N_BOOT = 2000
 

@@ -81,6 +81,20 @@ def _ssim_hole(o: MetricOptions):
     return SSIM(masked=True)
 
 
+@METRICS.register("psnr_seam")
+def _psnr_seam(o: MetricOptions):
+    from .seam import SeamPSNR
+
+    return SeamPSNR()
+
+
+@METRICS.register("seam_jump")
+def _seam_jump(o: MetricOptions):
+    from .seam import SeamJump
+
+    return SeamJump()
+
+
 @METRICS.register("ca")
 def _classifier_accuracy(o: MetricOptions):
     from .classifier import ClassifierAccuracy
