@@ -52,12 +52,14 @@ def test_every_image_and_plot_loads_and_nothing_logs_an_error(page):
     assert page["images"] and all(ok for _, ok in page["images"]), page["images"]
     assert any(alt.startswith("grid_") for alt, _ in page["images"])
     assert any(alt.startswith(("cost_", "hole_ratio_", "nfe_")) for alt, _ in page["images"])
+    assert any(alt.startswith("pairs_") for alt, _ in page["images"])  # the paired-comparison heatmaps
     assert page["console_errors"] == []
 
 
 def test_every_column_of_every_table_sorts_both_ways_with_an_indicator(page):
     tables = {s["table"] for s in page["sorts"]}
-    assert len(tables) >= 3  # two protocol boards and their hole-ratio bin tables
+    assert len(tables) >= 3  # two protocol boards, their hole-ratio bin tables and paired-difference matrices
+    assert any(t["head"][0] == "row − column" for t in page["tables"])
     assert max(len(t["rows"]) for t in page["tables"]) >= 12
     for s in page["sorts"]:
         first, second = s["orders"]
