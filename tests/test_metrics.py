@@ -472,3 +472,14 @@ def test_seam_metrics_see_a_pasted_patch_offset_by_a_known_amount():
     assert seam_psnr[0] >= 99 and seam_psnr[1] < 40 and seam_psnr[2] < seam_psnr[0]
     assert jump[0] == 0 and jump[1] > 10 and jump[2] > 1
     assert math.isnan(j.per_image(x, x, torch.zeros_like(mask)).item())  # no edge: no value
+
+
+def test_seam_jump_counts_an_edge_smoothed_away_too():
+    from inpaint_bench.metrics.seam import SeamJump
+
+    x = torch.full((1, 3, 16, 16), -0.5)
+    x[..., :, 8:] = 0.5  # a sharp vertical edge in the scene, exactly on the hole's left border
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., :, 8:] = 1
+    blurred = torch.where(mask.bool(), torch.full_like(x, -0.4), x)  # the fill continues the known side: no edge
+    assert SeamJump().per_image(blurred, x, mask).item() > 100  # the scene's 127-level step is missing

@@ -4,10 +4,10 @@
              within `width` of a known pixel, and known pixels within `width` of a hole pixel). The known side equals
              the input after the suite pastes it back; the hole side is the method's, so the band weighs the
              transition.
-  seam_jump  the mean absolute step across the edge (4-neighbour pairs with one pixel in the hole and one known,
-             averaged over channels) of the output minus the ground truth's, in 8-bit levels: 0 when the output
-             steps across the edge as the scene does, > 0 for a visible seam (a pasted patch offset in colour or
-             position), < 0 when smoother than the scene. Lower is better.
+  seam_jump  | mean step across the edge of the output − that of the ground truth |, in 8-bit levels; a step is
+             the absolute difference of a 4-neighbour pair with one pixel in the hole and one known, averaged over
+             channels. 0 when the output steps across the edge as the scene does; a visible seam (a patch offset
+             in colour or position) and an edge smoothed away both score above 0. Lower is better.
 An image without an edge (no hole, or all hole) has no value (left out and counted, like the hole-only metrics).
 """
 
@@ -63,12 +63,12 @@ class SeamPSNR(MeanPerImage):
 
 
 class SeamJump(MeanPerImage):
-    """Mean per-image excess step across the mask edge (output − ground truth), in 8-bit levels."""
+    """Mean per-image |step across the mask edge of the output − of the ground truth|, in 8-bit levels."""
 
     higher_is_better = False
 
     def per_image(self, pred, target, mask):
         out, n = edge_steps(quantise(pred), mask)
         truth, _ = edge_steps(quantise(target), mask)
-        values = 255 * (out - truth) / n.clamp_min(1)
+        values = 255 * (out - truth).abs() / n.clamp_min(1)
         return torch.where(n > 0, values, torch.full_like(values, float("nan")))
