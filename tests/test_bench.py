@@ -451,7 +451,7 @@ def test_plots_show_hole_ratio_bins_nfe_curves_and_the_cost_frontier(tmp_path):
                                   masks=["wide"], limit=6, metrics=["psnr"]))
     run_sweep(sweep, ResultStore(tmp_path / "results"), QUIET, wandb=False, echo=lambda s: None)
     plots = {p.name for p in (tmp_path / "results/tiny/plots").glob("*.png")}
-    assert plots == {"hole_ratio_wide.png", "nfe_wide.png", "cost_wide.png"}
+    assert plots == {"hole_ratio_wide.png", "nfe_wide.png", "cost_wide.png", "pairs_wide_psnr.png"}
     for name in plots:
         assert Image.open(tmp_path / "results/tiny/plots" / name).size[0] > 300
     html = (tmp_path / "results/tiny/leaderboard.html").read_text()
