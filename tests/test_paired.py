@@ -69,3 +69,34 @@ def test_a_sweep_writes_pairs_heatmaps_and_compare_prints_them(tmp_path, capsys)
                  "mean_fill", "--mask", "wide"]) == 0
     out = capsys.readouterr().out
     assert out.count("telea") == 1 and "Holm" in out and ("significant" in out or "tie" in out)
+
+
+def _board_with_pairs(shift):
+    """Two rows on one mask, per-image values b = a + shift (+ small noise), their means in the board."""
+    from inpaint_bench.bench.boards import build_boards
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(20, 3, 40)
+    b = a + shift + rng.normal(0, 0.2, 40)
+
+    def result(row, values):
+        p = {"dataset": "tiny", "split": "test", "split_checksum": "c", "size": 64, "n_images": 40,
+             "mask": "center", "mask_checksum": "m", "fid_mode": "clean", "lpips_net": "alex", "seed": 0,
+             "feature_weights": "pretrained"}
+        return {"status": "ok", "row": row, "cell_id": row, "protocol": p, "nfe": 1, "seconds_per_image": 0.1,
+                "config": {"protocol": {"metrics": ["psnr_hole"]}}, "metrics": {"psnr_hole": float(values.mean())}}
+
+    (board,) = build_boards([result("a", a), result("b", b)], "tiny")
+    board.pairs = [pairwise_table({"a": dict(enumerate(a)), "b": dict(enumerate(b))}, "center", "psnr_hole")]
+    return board
+
+
+def test_best_is_marked_only_when_the_paired_test_says_so_and_ties_otherwise():
+    from inpaint_bench.bench.boards import verdicts
+
+    best, tied = verdicts(_board_with_pairs(0.5))
+    assert ("b", "center", "psnr_hole") in best and not any(c[2] == "psnr_hole" for c in tied)
+    best, tied = verdicts(_board_with_pairs(0.0))  # the same method twice, up to noise: no winner
+    assert not any(c[2] == "psnr_hole" for c in best)
+    assert {("a", "center", "psnr_hole"), ("b", "center", "psnr_hole")} <= tied
+    assert ("a", "center", "nfe") in best or ("b", "center", "nfe") in best  # no pairs: the best mean, as before

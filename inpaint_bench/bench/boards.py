@@ -18,6 +18,7 @@ from ..files import paths
 from ..metrics import FEATURE_METRICS, UNTRAINED
 
 TINY_MARK = "†"
+TIED_MARK = "≈"
 TINY_NOTE = (f"{TINY_MARK} the shipped tiny checkpoints: small networks trained on shapes on a CPU budget "
              "(docs/tiny_checkpoints.md), not the papers' weights")
 PAIRS_NOTE = ("paired comparisons: per-image metrics matched by (seed, image); mean difference with a 95 % paired "
@@ -191,9 +192,21 @@ def untrained_column(board: Board, col: str) -> bool:
 
 
 def best(board: Board) -> set[tuple[str, str, str]]:
-    """(row, mask, col) of the best measured value in each column (reported rows excluded; never in a column of
-    untrained-feature numbers, which rank nothing)."""
-    marks = set()
+    """(row, mask, col) marked best: see `verdicts`."""
+    return verdicts(board)[0]
+
+
+def tied(board: Board) -> set[tuple[str, str, str]]:
+    """(row, mask, col) tied with the best mean: see `verdicts`."""
+    return verdicts(board)[1]
+
+
+def verdicts(board: Board) -> tuple[set, set]:
+    """(best, tied) cells of each column (reported rows excluded; never in a column of untrained-feature numbers,
+    which rank nothing). Where the board has paired comparisons of the column (`board.pairs`, per-image metrics),
+    the best mean is "best" only when the paired test finds it better than the runner-up; otherwise it and every
+    row not significantly different from it are "tied". Other columns (FID, KID, cost) mark the best mean."""
+    best_cells, tied_cells = set(), set()
     for mask in board.masks:
         for col in board.columns:
             if untrained_column(board, col):
@@ -201,9 +214,22 @@ def best(board: Board) -> set[tuple[str, str, str]]:
             scored = [(mean_ci(v[(mask, col)])[0], row) for row, v in board.rows.items() if v.get((mask, col))]
             if len(scored) < 2:
                 continue
-            pick = min(scored) if col in LOWER_IS_BETTER else max(scored)
-            marks.update((row, mask, col) for value, row in scored if value == pick[0])
-    return marks
+            scored.sort(key=lambda x: x[0], reverse=col not in LOWER_IS_BETTER)
+            table = next((t for t in board.pairs if t.mask == mask and t.metric == col), None)
+            if table is None:
+                best_cells.update((row, mask, col) for value, row in scored if value == scored[0][0])
+                continue
+            top = scored[0][1]
+            if _significant(table, top, scored[1][1]):
+                best_cells.add((top, mask, col))
+            else:
+                tied_cells.update((row, mask, col) for _, row in scored if row == top or not _significant(table, top, row))
+    return best_cells, tied_cells
+
+
+def _significant(table, a: str, b: str) -> bool:
+    pair = next((p for p in table.pairs if {p.a, p.b} == {a, b}), None)
+    return pair is not None and table.significant(pair)
 
 
 def protocol_card(board: Board, sweep_seeds) -> list[str]:
@@ -219,7 +245,8 @@ def protocol_card(board: Board, sweep_seeds) -> list[str]:
     if board.tiny_rows:
         lines.append(TINY_NOTE)
     if board.pairs:
-        lines.append(PAIRS_NOTE)
+        lines += [PAIRS_NOTE, f"bold: the best mean, better than the runner-up by the paired test; {TIED_MARK}: tied "
+                  "with the best mean (no significant paired difference); FID/KID and cost columns: the best mean"]
     if p["feature_weights"] == UNTRAINED:
         lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "
                      "pipeline and are not comparable with any published number.")

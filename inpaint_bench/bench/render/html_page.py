@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 
-from ..boards import LOWER_IS_BETTER, best, fmt, protocol_card, untrained_column
+from ..boards import LOWER_IS_BETTER, TIED_MARK, fmt, protocol_card, untrained_column, verdicts
 
 SORT_JS = """
 document.querySelectorAll('table.lb th').forEach(th => th.addEventListener('click', () => {
@@ -32,7 +32,7 @@ STYLE = ("body{font-family:sans-serif;margin:2em;max-width:100%}td{white-space:n
          "th[data-dir=desc]::after{content:' \\25BC';color:#36c}"
          "th:first-child,td:first-child{position:sticky;left:0;z-index:1;text-align:left}"
          "th:first-child{background:#eee}"
-         ".best{font-weight:bold;background:#e6f4e6}.reported td{font-style:italic;color:#666}"
+         ".best{font-weight:bold;background:#e6f4e6}.tied{background:#f1f8ec}.reported td{font-style:italic;color:#666}"
          ".card{background:#f7f7f7;padding:.5em 1em;font-size:13px;overflow-wrap:anywhere}.untrained{color:#999;background:#f4f4f4}"
          ".scroll{overflow-x:auto;max-width:100%}img{max-width:100%;height:auto}")
 
@@ -49,19 +49,20 @@ def render_html(boards, seeds, failed, title: str) -> str:
              f"<style>{STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>"]
     for b in boards:
-        marks = best(b)
+        marks, ties = verdicts(b)
         parts.append("<div class='card'>" + "<br>".join(html.escape(x) for x in protocol_card(b, seeds)) + "</div>")
 
-        def cls(row, m, c, b=b, marks=marks):
-            return "untrained" if untrained_column(b, c) else "best" if (row, m, c) in marks else ""
+        def cls(row, m, c, b=b, marks=marks, ties=ties):
+            return ("untrained" if untrained_column(b, c) else "best" if (row, m, c) in marks else
+                    "tied" if (row, m, c) in ties else "")
 
         heads = "<th>method</th>" + "".join(
             f"<th class='{'untrained' if untrained_column(b, c) else ''}' title='{'lower' if arrow(c) == '↓' else 'higher'}"
             f" is better'>{html.escape(f'{m} / {b.heading(c)} {arrow(c)}')}</th>" for m in b.masks for c in b.columns)
         parts.append(f"<div class='scroll'><table class='lb'><thead><tr>{heads}</tr></thead><tbody>")
         for row, values in b.rows.items():
-            tds = "".join(f"<td class='{cls(row, m, c)}'>{html.escape(fmt(c, values.get((m, c))))}</td>"
-                          for m in b.masks for c in b.columns)
+            tds = "".join(f"<td class='{cls(row, m, c)}'>{html.escape(fmt(c, values.get((m, c))))}"
+                          f"{f' {TIED_MARK}' if (row, m, c) in ties else ''}</td>" for m in b.masks for c in b.columns)
             parts.append(f"<tr><td>{html.escape(b.row_label(row))}</td>{tds}</tr>")
         for row, values in b.reported.items():
             tds = "".join(f"<td>{html.escape(fmt(c, values.get((m, c))))}</td>" for m in b.masks for c in b.columns)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..boards import best, fmt, protocol_card
+from ..boards import TIED_MARK, fmt, protocol_card, verdicts
 
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                 "±": r"$\pm$", "†": r"\textdagger{}", "×": r"$\times$", "<": r"\textless{}", ">": r"\textgreater{}", "\n": " "}
+                 "±": r"$\pm$", "≈": r"$\approx$", "†": r"\textdagger{}", "×": r"$\times$", "<": r"\textless{}", ">": r"\textgreater{}", "\n": " "}
 
 
 def tex_escape(text) -> str:
@@ -20,7 +20,7 @@ def render_latex(boards, seeds) -> str:
     esc = tex_escape
     out = []
     for b in boards:
-        marks = best(b)
+        marks, ties = verdicts(b)
         out.append("% " + " | ".join(protocol_card(b, seeds)).replace("\n", " ").replace("\r", " "))
         out.append(r"\begin{tabular}{l" + "c" * (len(b.masks) * len(b.columns)) + "}")
         out.append(r"\toprule")
@@ -29,6 +29,7 @@ def render_latex(boards, seeds) -> str:
         out.append(r"\midrule")
         for row, values in b.rows.items():
             cells = [(rf"\textbf{{{esc(fmt(c, values.get((m, c))))}}}" if (row, m, c) in marks
+                      else esc(f"{fmt(c, values.get((m, c)))} {TIED_MARK}") if (row, m, c) in ties
                       else esc(fmt(c, values.get((m, c))))) for m in b.masks for c in b.columns]
             out.append(esc(b.row_label(row)) + " & " + " & ".join(cells) + r" \\")
         if b.reported:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..boards import best, fmt, protocol_card
+from ..boards import TIED_MARK, fmt, protocol_card, verdicts
 
 MARKDOWN_SPECIAL = "\\`*|"  # (intraword _ and [] do not format in GitHub Markdown; kept readable)
 
@@ -16,13 +16,14 @@ def md_escape(text) -> str:
 
 def _board(board, seeds) -> list[str]:
     """One protocol: its card, its table, and the bin tables, grids and plots of its own cells."""
-    marks = best(board)
+    marks, ties = verdicts(board)
     out = [f"### {md_escape(board.protocol['dataset'])} — protocol", ""]
     out += [f"- {md_escape(line)}" for line in protocol_card(board, seeds)] + [""]
     header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.heading(c))}" for m in board.masks for c in board.columns]
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row, values in board.rows.items():
-        cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else fmt(c, values.get((m, c)))
+        cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else
+                 f"{fmt(c, values.get((m, c)))} {TIED_MARK}" if (row, m, c) in ties else fmt(c, values.get((m, c)))
                  for m in board.masks for c in board.columns]
         out.append(f"| {md_escape(board.row_label(row))} | " + " | ".join(cells) + " |")
     for row, values in board.reported.items():
