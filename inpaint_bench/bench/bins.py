@@ -11,6 +11,11 @@ from .boards import fmt
 HOLE_BIN = 0.1  # LaMa-style 10 % hole-ratio bins
 
 
+def hole_bin(ratio: float) -> int:
+    """The 10 % bin of a hole ratio: 0 for [0, 10 %), …, 9 for [90 %, 100 %]."""
+    return min(int(ratio / HOLE_BIN), 9)
+
+
 BIN_METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole", "lpips", "psnr_seam", "seam_jump")
 
 
@@ -27,11 +32,11 @@ def hole_bin_tables(results: list[dict], store, dataset: str, label=lambda col: 
                 per_mask[r["protocol"]["mask"]].setdefault(r["row"], []).extend(rows)
     tables = []
     for mask, by_row in per_mask.items():
-        bins = sorted({min(int(x["hole_ratio"] / HOLE_BIN), 9) for rows in by_row.values() for x in rows})
+        bins = sorted({hole_bin(x["hole_ratio"]) for rows in by_row.values() for x in rows})
         if len(bins) < 2:
             continue
         cols = [c for c in BIN_METRICS if any(c in x for rows in by_row.values() for x in rows)]
-        binned = {row: {b: [x for x in rows if min(int(x["hole_ratio"] / HOLE_BIN), 9) == b] for b in bins}
+        binned = {row: {b: [x for x in rows if hole_bin(x["hole_ratio"]) == b] for b in bins}
                   for row, rows in by_row.items()}
         counts = {b: max(len(per_bin[b]) for per_bin in binned.values()) for b in bins}
         header = ["method"] + [f"{b * 10}–{b * 10 + 10} % (n={counts[b]}) / {label(c)}" for b in bins for c in cols]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..files import paths
-from ..metrics import FEATURE_METRICS, UNTRAINED
+from ..metrics import UNTRAINED, metric_label
 
 TINY_MARK = "†"
 TIED_MARK = "≈"
@@ -60,8 +60,7 @@ class Board:
         return hashlib.sha256(repr(self.key).encode()).hexdigest()[:8]
 
     def label(self, col: str) -> str:
-        untrained = self.protocol["feature_weights"] == UNTRAINED
-        return f"{col} [{UNTRAINED}]" if untrained and col in FEATURE_METRICS else col
+        return metric_label(col, self.protocol["feature_weights"] == UNTRAINED)
 
     def heading(self, col: str) -> str:
         """A column's heading on a page: its label and its unit."""

@@ -14,7 +14,7 @@ A pair is significant when its Holm-corrected p is below `alpha` and its interva
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -94,8 +94,7 @@ def pairwise_table(values: dict[str, dict], mask: str, metric: str, n_boot: int 
             diff, ci, p = paired_difference(np.array([values[a][k] for k in common]),
                                             np.array([values[b][k] for k in common]), n_boot, seed)
             raw.append(Pair(a, b, len(common), diff, ci, p))
-    table.pairs = [Pair(**{**vars(pair), "p_holm": adj}) for pair, adj in zip(raw, holm([x.p for x in raw]),
-                                                                                strict=True)]
+    table.pairs = [replace(pair, p_holm=adj) for pair, adj in zip(raw, holm([x.p for x in raw]), strict=True)]
     return table
 
 

@@ -12,9 +12,10 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from .bins import hole_bin
+
 QUALITY = ("psnr_hole", "psnr", "ssim_hole", "ssim", "lpips", "fid")
 UNITS = {"psnr": "PSNR (dB)", "psnr_hole": "hole PSNR (dB)", "ssim_hole": "hole SSIM"}
-BIN = 0.1
 MARKERS = "os^vD<>Ph*Xp"
 
 
@@ -69,7 +70,7 @@ def by_hole_ratio(store, dataset: str, mask: str, results: list[dict], metric: s
         rows = [x for x in store.read_images(dataset, r["cell_id"]) if not math.isnan(x.get(metric, math.nan))]
         bins = defaultdict(list)
         for x in rows:
-            bins[min(int(x["hole_ratio"] / BIN), 9)].append(x[metric])
+            bins[hole_bin(x["hole_ratio"])].append(x[metric])
         if bins:
             curves[r["row"]] = sorted((b * 10 + 5, sum(v) / len(v)) for b, v in bins.items())
     if not curves or len({x for c in curves.values() for x, _ in c}) < 2:

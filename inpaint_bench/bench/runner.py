@@ -331,10 +331,9 @@ def claim(store: ResultStore, dataset: str, cell_id: str):
 
 def summary(result: dict) -> str:
     """The cell's numbers for the terminal, each with its label where the features are untrained."""
-    from ..metrics import FEATURE_METRICS, UNTRAINED
+    from ..metrics import metric_label
 
-    untrained = result.get("untrained_features")
-    return " · ".join(f"{k}{f' [{UNTRAINED}]' if untrained and k in FEATURE_METRICS else ''} {v:.4g}"
+    return " · ".join(f"{metric_label(k, result.get('untrained_features'))} {v:.4g}"
                       for k, v in result.get("metrics", {}).items())
 
 

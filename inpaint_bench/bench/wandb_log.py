@@ -53,10 +53,9 @@ def cell_logger(cell, cell_id: str, group: str, save_dir: str | Path = "results"
 
 
 def metric_key(name: str, result: dict) -> str:
-    from ..metrics import FEATURE_METRICS, UNTRAINED
+    from ..metrics import metric_label
 
-    tagged = result.get("untrained_features") and name in FEATURE_METRICS
-    return f"metrics/{name}" + (f" [{UNTRAINED}]" if tagged else "")
+    return f"metrics/{metric_label(name, result.get('untrained_features'))}"
 
 
 def log_result(logger, result: dict, per_image: dict | None = None, images=None) -> None:

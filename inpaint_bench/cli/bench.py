@@ -77,12 +77,11 @@ def _bench(a) -> int:
 
 def labelled_metrics(result: dict) -> dict | None:
     """The cell's numbers keyed by name, with `[UNTRAINED-FEATURES]` on those random networks made."""
-    from ..metrics import FEATURE_METRICS, UNTRAINED
+    from ..metrics import metric_label
 
     if result.get("metrics") is None:
         return None
-    tag = f" [{UNTRAINED}]" if result.get("untrained_features") else ""
-    return {f"{k}{tag if k in FEATURE_METRICS else ''}": v for k, v in result["metrics"].items()}
+    return {metric_label(k, result.get("untrained_features")): v for k, v in result["metrics"].items()}
 
 
 def _run(a) -> int:

@@ -3,6 +3,6 @@ accuracy, diversity. Every metric keeps per-image rows keyed by dataset index, s
 """
 
 from .inception import MODES, UNTRAINED
-from .suite import FEATURE_METRICS, METRIC_NAMES, MetricSuite, build_metric
+from .suite import FEATURE_METRICS, METRIC_NAMES, MetricSuite, build_metric, metric_label
 
-__all__ = ["FEATURE_METRICS", "METRIC_NAMES", "MODES", "UNTRAINED", "MetricSuite", "build_metric"]
+__all__ = ["FEATURE_METRICS", "METRIC_NAMES", "MODES", "UNTRAINED", "MetricSuite", "build_metric", "metric_label"]

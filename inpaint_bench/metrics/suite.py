@@ -15,6 +15,11 @@ METRICS: Registry = Registry("metric")  # name → factory(options) of a torchme
 FEATURE_METRICS = {"fid", "kid", "is", "lpips", "ca", "diversity"}  # the ones untrained features affect
 
 
+def metric_label(name: str, untrained: bool) -> str:
+    """A metric's name wherever a number is shown: `[UNTRAINED-FEATURES]` when random networks made it."""
+    return f"{name} [{UNTRAINED}]" if untrained and name in FEATURE_METRICS else name
+
+
 @dataclass(frozen=True)
 class MetricOptions:
     """What a metric factory may read: clean-fid mode, labelled random features, FID/KID reference, LPIPS net."""
@@ -171,4 +176,4 @@ class MetricSuite(torch.nn.Module):
 
     def display_names(self) -> dict[str, str]:
         """Column names for tables: affected metrics carry the UNTRAINED-FEATURES tag."""
-        return {n: f"{n} [{UNTRAINED}]" if self.untrained and n in FEATURE_METRICS else n for n in self.names}
+        return {n: metric_label(n, self.untrained) for n in self.names}
