@@ -125,7 +125,8 @@ class StrDiffusion(MeanRevertingMethod):
                  resampling: bool = True, accept: str = "official", early_stage: float = 0.4,
                  jump: int | None = None, re: int | None = None, u_max: int | None = None,
                  u_min: int | None = None, discriminator_time: str = "t", hole_weight: float = HOLE_WEIGHT,
-                 lambda_tri: float = 1.0, triplet_margin: float = 1.0, **sde_kwargs):
+                 lambda_tri: float = 1.0, triplet_margin: float = 1.0, triplet_form: str = "per_image",
+                 **sde_kwargs):
         super().__init__(checkpoint=checkpoint, T=T, **sde_kwargs)
         self.save_hyperparameters()
         T = self.sde.T  # None above: the texture checkpoint's T
@@ -133,6 +134,9 @@ class StrDiffusion(MeanRevertingMethod):
             raise ValueError(f"target must be 'eq24' (paper) or 'eq4' (official training code), got {target!r}")
         if accept not in ("official", "paper"):
             raise ValueError(f"accept must be 'official' (HEAD test code) or 'paper' (Algorithm 1), got {accept!r}")
+        if triplet_form not in ("per_image", "batch_vector"):
+            raise ValueError(f"triplet_form must be 'per_image' (the official code) or 'batch_vector', "
+                             f"got {triplet_form!r}")
         if int(early_stage * T) < 1:
             raise ValueError(f"early_stage·T must be at least 1 (the structure stage ends at int(early_stage·T)), "
                              f"got {early_stage}·{T}")
@@ -195,15 +199,22 @@ class StrDiffusion(MeanRevertingMethod):
 
     def discriminator_loss(self, y_prev, yt, x_prev, keep, t_prev) -> torch.Tensor:
         """Eq 14 (BCE: the pair at t − 1 is real, y_t with x_{t−1} fake) + λ_tri · Eq 15 (triplet on the scores,
-        anchor ȳ_{t−1} = y_{t−1}·M + y_t·(1 − M), M = keep)."""
+        anchor ȳ_{t−1} = y_{t−1}·M + y_t·(1 − M), M = keep).
+
+        `triplet_form`: the official training code's discriminator returns scores of shape [B, 1], so its
+        `nn.TripletMarginLoss()` sees B one-dimensional triplets and averages them (`per_image`, the default —
+        measured by running it at batch 3: tests/parity/fixtures/strdiffusion_dloss.json). `batch_vector` reads
+        the B scores as one B-dimensional triplet (the distances are norms over the batch), the other reading of
+        Eq 15; it is there for comparison."""
         d = self.discriminator
         positive = d(self.times[t_prev], y_prev, x_prev)
         negative = d(self.times[t_prev], yt, x_prev)
         anchor = d(self.times[t_prev], y_prev * keep + yt * (1 - keep), x_prev)
         dis = (F.binary_cross_entropy_with_logits(positive, torch.ones_like(positive))
                + F.binary_cross_entropy_with_logits(negative, torch.zeros_like(negative)))
-        tri = F.triplet_margin_loss(anchor.view(-1, 1), positive.view(-1, 1), negative.view(-1, 1),
-                                    margin=self.hparams.triplet_margin)  # scores [B, 1], as upstream
+        shape = (-1, 1) if self.hparams.triplet_form == "per_image" else (1, -1)  # [B, 1] scores upstream
+        tri = F.triplet_margin_loss(anchor.view(shape), positive.view(shape), negative.view(shape),
+                                    margin=self.hparams.triplet_margin)
         return dis + self.hparams.lambda_tri * tri  # Eq 16
 
     def training_step(self, batch, batch_idx):

@@ -14,7 +14,7 @@ import importlib
 import sys
 from pathlib import Path
 
-FAMILIES = ("i2sb", "irsde", "strdiffusion", "repaint", "ddnm", "lama_masks", "respacing")
+FAMILIES = ("i2sb", "irsde", "strdiffusion", "strdiffusion_dloss", "repaint", "ddnm", "lama_masks", "respacing")
 
 
 def main(argv=None) -> int:

@@ -110,6 +110,8 @@ MUTATIONS = {
         ("official accept rule without the averaging branch", STRD, "return better, ~better",
          "return better, torch.zeros_like(better)"),
         ("re-noising with θ_{t+j} instead of θ_{t−1+j}", STRD, "mu_x, t - 1 + j,", "mu_x, t + j,"),
+        ("discriminator triplet over the batch vector by default", STRD, 'triplet_form: str = "per_image"',
+         'triplet_form: str = "batch_vector"'),
     ],
 }
 

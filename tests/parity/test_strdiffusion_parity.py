@@ -120,3 +120,27 @@ def test_the_paper_accept_rule_differs_from_the_official_one():
     with pytest.raises(AssertionError):
         assert close(paper, official)
     assert method.discriminator.calls.count(20) == 2  # Δ, then the first proposal is worse: stop
+
+
+DLOSS, DLOSS_HEADER = load_fixture("strdiffusion_dloss")
+
+
+@pytest.mark.parametrize("form", [None, "per_image", "batch_vector"])
+def test_discriminator_loss_equals_the_official_training_code_at_batch_3(form):
+    """The official scores are [B, 1] (recorded), so its TripletMarginLoss averages B per-image triplets; the
+    default (None) and `per_image` give the official loss, `batch_vector` (one triplet over the batch) does not."""
+    from inpaint_bench.methods.strdiffusion import StrDiffusion
+
+    assert DLOSS_HEADER["score_shape"] == [3, 1]
+    method = StrDiffusion(checkpoint=None, structure_checkpoint=None, discriminator_checkpoint=None, T=20,
+                          discriminator_net=DLOSS_HEADER["discriminator"], **({"triplet_form": form} if form else {}))
+    weights = parity_weights({k: tuple(v.shape) for k, v in method.discriminator.state_dict().items()},
+                             DLOSS_HEADER["seed"])
+    assert weights_sha256(weights) == DLOSS_HEADER["weights_sha256"]
+    load_into(method.discriminator, weights, "discriminator parity weights")
+    method.discriminator.eval()
+    with torch.no_grad():
+        loss = method.discriminator_loss(DLOSS["y_prev"], DLOSS["yt"], DLOSS["x_prev"], DLOSS["keep"],
+                                         DLOSS["t"].view(-1))
+    matches = torch.allclose(loss, DLOSS["loss_d"], rtol=1e-5, atol=1e-6)
+    assert matches == (form != "batch_vector"), (form, float(loss), float(DLOSS["loss_d"]))
