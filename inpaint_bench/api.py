@@ -22,7 +22,7 @@ def evaluate(methods, dataset: str = "shapes", masks=("center",), metrics=("psnr
     from .bench.config import (
         Protocol,
         SweepConfig,
-        _method,
+        _methods,
         _strict,
         dataset_key,
         validate_protocol,
@@ -33,7 +33,7 @@ def evaluate(methods, dataset: str = "shapes", masks=("center",), metrics=("psnr
 
     proto = Protocol(**_strict(Protocol, {"metrics": list(metrics), **protocol}, "evaluate()"))
     validate_protocol(proto)
-    specs = tuple(_method(m, f"evaluate(): methods[{i}]") for i, m in enumerate(methods))
+    specs = tuple(spec for i, m in enumerate(methods) for spec in _methods(m, f"evaluate(): methods[{i}]"))
     sweep = validate_sweep(SweepConfig("evaluate", (dataset,), tuple(masks), specs, tuple(seeds), proto), "evaluate()")
     store = ResultStore(results)
     run_sweep(sweep, store, TrainerOptions(accelerator=accelerator, devices=devices, progress=progress),

@@ -47,6 +47,13 @@ def check_page(page_file: Path, screenshots: Path | None = None) -> dict:
         found["images"] = page.evaluate("[...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0])")
         found["sticky"] = page.evaluate("[...document.querySelectorAll('table.lb td:first-child')]"
                                         ".every(td => getComputedStyle(td).position === 'sticky')")
+        found["galleries"] = page.evaluate("[...document.querySelectorAll('details.gallery')].map(d => ({"
+                                           "summary: d.querySelector('summary').textContent, "
+                                           "images: [...d.querySelectorAll('img')].map(i => i.alt)}))")
+        if found["galleries"]:  # opened, its images must show (a closed <details> hides them)
+            page.locator("details.gallery summary").first.click()
+            found["gallery_open_height"] = page.locator("details.gallery img").first.evaluate(
+                "i => i.getBoundingClientRect().height")
         tables = page.evaluate(READ_TABLES)
         found["tables"] = tables
         if screenshots is not None:

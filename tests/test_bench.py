@@ -225,13 +225,15 @@ def test_channels_last_option_gives_the_same_numbers(tmp_path):
     assert a is not None and b is not None and ma["psnr"] == pytest.approx(mb["psnr"], rel=1e-4)
 
 
-def test_learned_method_with_two_ddp_processes_is_bit_identical_at_a_fixed_thread_count(tmp_path):
+@pytest.mark.parametrize("noise", ["cpu", "device"])
+def test_learned_method_with_two_ddp_processes_is_bit_identical_at_a_fixed_thread_count(tmp_path, noise):
     """The guarantee in README's Guarantees: with the same intra-op thread count per process (OMP_NUM_THREADS)
-    and batch size, a network's outputs, hence every per-image metric, are bit-identical for 1 and 2 processes."""
+    and batch size, a network's outputs, hence every per-image metric, are bit-identical for 1 and 2 processes —
+    with the per-image generators on the CPU (`noise: cpu`) and on the device (`noise: device`)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     common = ["run", "--method", "i2sb", "--config", "{nfe: 3}", "--mask", "center", "--limit", "4", "--metrics",
               "psnr,ssim,psnr_hole", "--features", "untrained", "--no-wandb", "--no-progress", "--accelerator", "cpu",
-              "--batch-size", "2"]
+              "--batch-size", "2", "--noise", noise]
     one = subprocess.run(_cli(*common, "--results", str(tmp_path / "one")), capture_output=True, text=True,
                          timeout=600, env=env)
     two = subprocess.run(_cli(*common, "--results", str(tmp_path / "two"), "--devices", "2", "--strategy", "ddp"),
@@ -240,6 +242,21 @@ def test_learned_method_with_two_ddp_processes_is_bit_identical_at_a_fixed_threa
     a = json.loads(next((tmp_path / "one" / "shapes" / "cells").glob("*.json")).read_text())
     b = json.loads(next((tmp_path / "two" / "shapes" / "cells").glob("*.json")).read_text())
     assert b["devices"] == 2 and a["metrics"] == b["metrics"]  # exact, every digit
+    assert a["protocol"]["noise"] == b["protocol"]["noise"] == noise
+
+
+def test_device_noise_does_not_depend_on_the_batch_size(tmp_path):
+    """`noise: device`: one generator per image on the cell's device, so batch 1 and batch 3 give the same bits
+    (here the device is the CPU; the same holds on one accelerator type)."""
+    from inpaint_bench.bench.config import CellConfig, MethodSpec, Protocol
+    from inpaint_bench.bench.runner import run_cell
+
+    protocol = Protocol(dataset="shapes", limit=3, metrics=("psnr", "psnr_hole"), features="untrained",
+                        noise="device")
+    results = [run_cell(CellConfig(protocol, "center", MethodSpec("ddnm", {"steps": 3}), 0, batch),
+                        ResultStore(tmp_path / str(batch)), QUIET, echo=lambda *a: None) for batch in (1, 3)]
+    assert all(r["status"] == "ok" for r in results)
+    assert results[0]["metrics"] == results[1]["metrics"]
 
 
 def test_cells_write_per_image_rows_and_leaderboards_bin_them_by_hole_ratio(tmp_path):

@@ -132,7 +132,7 @@ def test_shapes_dataset_is_procedural_deterministic_and_structured():
     from inpaint_bench.data.shapes import pixels_sha256, render
 
     a, b = render("test", 0), render("test", 0)
-    assert a.shape == (64, 64, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+    assert a.shape == (32, 32, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert pixels_sha256("test", 0) == pixels_sha256("test", 0) != pixels_sha256("test", 1)
     assert not np.array_equal(render("train", 0), render("test", 0))  # the splits are disjoint draws
     # shapes make sharp edges: many neighbouring pixels differ by a lot (a smooth photo crop has few such jumps)
@@ -140,6 +140,6 @@ def test_shapes_dataset_is_procedural_deterministic_and_structured():
     assert np.mean(jumps) > 0.01
     dm = build_datamodule("shapes", split="test", mask="center", batch_size=4, limit=8)
     item = dm.dataset[3]
-    assert item["image"].shape == (3, 64, 64) and item["mask"].shape == (1, 64, 64)
+    assert item["image"].shape == (3, 32, 32) and item["mask"].shape == (1, 32, 32)
     assert len(dm.dataset) == 8 and item["key"] == "shapes/v1/test/00003"
     assert (item["image"] + 1).mul(127.5).round().byte().permute(1, 2, 0).numpy().tolist() == render("test", 3).tolist()

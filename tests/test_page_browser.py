@@ -36,10 +36,10 @@ def page(tmp_path_factory):
         path.write_text(yaml.safe_dump({"datasets": ["shapes"], "masks": ["center", "wide"], "methods": rows,
                                         "metrics": ["psnr", "ssim", "psnr_hole", "ssim_hole", "lpips"],
                                         "limit": limit, "features": "untrained", "batch_size": 8,
-                                        "grid_images": 3}))
+                                        "grid_images": 3, "gallery": 3 if limit == 6 else 0}))
         run_sweep(load_sweep(path), store, TrainerOptions(accelerator="cpu", progress=False), wandb=False,
                   echo=lambda *a: None)
-    write_leaderboards(store, "shapes")
+    write_leaderboards(store, "shapes", load_sweep(tmp / "sweep6.yaml"))
     return check_page(tmp / "results" / "shapes" / "leaderboard.html")
 
 
@@ -78,3 +78,18 @@ def test_numbers_carry_their_labels_units_and_the_tiny_checkpoint_mark(page):
     assert bins and all(any("[UNTRAINED-FEATURES]" in h for h in t["head"] if "lpips" in h) for t in bins)
     names = [r[0] for t in page["tables"] for r in t["rows"]]
     assert any(n.startswith("i2sb") and n.endswith("†") for n in names) and "telea" in names
+
+
+def test_intervals_matched_nfe_tables_and_galleries_are_on_the_page(page):
+    """Issue 27's parts: every measured cell of a one-seed board carries a ± (bootstrap over images), the
+    equal-NFE tables render (and sort, with every other table, above), the galleries open and show images."""
+    main = page["tables"][0]
+    psnr = main["head"].index(next(h for h in main["head"] if h.startswith("center / psnr_hole")))
+    assert all(" ± " in row[psnr] for row in main["rows"])
+    nfe = [t for t in page["tables"] if t["head"][1:2] == ["NFE ≤ 1"]]
+    assert len(nfe) == 2  # one per mask
+    assert {r[0] for r in nfe[0]["rows"]} >= {"i2sb", "ddnm", "asyncdsb"}
+    assert len(page["galleries"]) == 2 and all(len(g["images"]) == len(ROWS) for g in page["galleries"])
+    assert page["gallery_open_height"] > 50
+    gallery_images = [ok for alt, ok in page["images"] if alt.endswith("worst images")]
+    assert len(gallery_images) == 2 * len(ROWS) and all(gallery_images)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..files import paths
-from ..metrics import UNTRAINED, metric_label
+from ..metrics import SHAPES, UNTRAINED, metric_label
 
 TINY_MARK = "†"
 TIED_MARK = "≈"
@@ -24,6 +24,10 @@ TINY_NOTE = (f"{TINY_MARK} the shipped tiny checkpoints: small networks trained 
 PAIRS_NOTE = ("paired comparisons: per-image metrics matched by (seed, image); mean difference with a 95 % paired "
               "bootstrap interval (2,000 resamples, seed 0), Wilcoxon signed-rank p, Holm-corrected across the pairs "
               "of each table; * = significant at α 0.05 (every pair: pairs.csv)")
+CI_NOTE = ("±: half the width of a 95 % bootstrap interval over images (percentile; 1,000 resamples of a per-image "
+           "mean, 100 of FID/KID, each recomputed from the resampled output features with the reference fixed). A "
+           "resample repeats images and FID's bias grows as distinct images get fewer: its interval is spread, "
+           "not bias. With several seeds, ± is across seeds instead.")
 LOWER_IS_BETTER = {"fid", "kid", "lpips", "nfe", "s/img", "drift", "seam_jump"}
 
 
@@ -52,6 +56,9 @@ class Board:
     bins: list = field(default_factory=list)  # hole-ratio bin tables of this protocol (bins.py)
     tiny_rows: set = field(default_factory=set)  # rows whose networks are the shipped tiny checkpoints
     pairs: list = field(default_factory=list)  # paired comparisons of its rows (paired.py), per mask and metric
+    galleries: list = field(default_factory=list)  # failure galleries of its rows (gallery.py)
+    nfe_tables: list = field(default_factory=list)  # quality at matched NFE budgets (nfe_view.py)
+    image_ci: dict = field(default_factory=dict)  # (row, mask, col) → [low, high], bootstrap over images (1 seed)
 
     def digest(self) -> str:
         """8 hex digits naming this protocol in file names (when a results folder holds several)."""
@@ -60,11 +67,24 @@ class Board:
         return hashlib.sha256(repr(self.key).encode()).hexdigest()[:8]
 
     def label(self, col: str) -> str:
-        return metric_label(col, self.protocol["feature_weights"] == UNTRAINED)
+        return metric_label(col, self.protocol["feature_weights"])
 
     def heading(self, col: str) -> str:
         """A column's heading on a page: its label and its unit."""
         return self.label(col) + (" (dB)" if col in ("psnr", "psnr_hole", "psnr_seam") else "")
+
+    def cell(self, row: str, mask: str, col: str) -> str:
+        """A measured cell as shown: mean ± 95 % half-width — across seeds when it has several (Student t),
+        otherwise half the width of its bootstrap interval over images (where the metric has one)."""
+        values = self.rows[row].get((mask, col))
+        return fmt(col, values, self.image_half_width(row, mask, col))
+
+    def image_half_width(self, row: str, mask: str, col: str) -> float | None:
+        values = self.rows[row].get((mask, col)) or []
+        interval = self.image_ci.get((row, mask, col))
+        if len(values) != 1 or interval is None:
+            return None
+        return (interval[1] - interval[0]) / 2 * (100 if col == "ca" else 1)
 
     def row_label(self, row: str) -> str:
         """A row's name on a page: † when its networks are the shipped tiny checkpoints (see the card)."""
@@ -81,13 +101,15 @@ def mean_ci(values: list[float]) -> tuple[float, float | None]:
     return m, float(stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values)))
 
 
-def fmt(col: str, values) -> str:
+def fmt(col: str, values, half_width: float | None = None) -> str:
+    """mean ± the 95 % half-width across seeds; with one seed, ± `half_width` when given (bootstrap over images)."""
     if values is None or values == []:
         return "—"
     if not isinstance(values, list):
         values = [values]
     scale = 100 if col == "ca" else 1
     m, ci = mean_ci([v * scale for v in values])
+    ci = half_width if ci is None else ci
     d = DIGITS.get(col, 3)
     return f"{m:.{d}f}" + (f" ± {ci:.{d}f}" if ci is not None else "")
 
@@ -147,11 +169,13 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
                 board.hardware.add(f"{hw['gpu'] or hw['cpu']}, torch {hw['torch']}, {hw['precision']}, "
                                    f"batch {hw['batch_size']}, {hw['threads']} threads")
             board.seeds.add(r["protocol"]["seed"])
-            if any(str(w).endswith("_tiny.safetensors") for w in r.get("weights", {})):
+            if any(str(w).endswith("_tiny.safetensors") and "shapes_features" not in str(w) for w in r.get("weights", {})):
                 board.tiny_rows.add(r["row"])
             row = board.rows.setdefault(r["row"], defaultdict(list))
             for k, v in r["metrics"].items():
                 row[(mask, k)].append(v)
+            for k, interval in r.get("metrics_ci95", {}).items():
+                board.image_ci[(r["row"], mask, k)] = interval
             row[(mask, "nfe")].append(r["nfe"])
             row[(mask, "s/img")].append(r["seconds_per_image"])
         mismatch = protocol_mismatch(board.protocol, reported_protocol or {})
@@ -243,20 +267,27 @@ def protocol_card(board: Board, sweep_seeds) -> list[str]:
     lines += board.notes
     if board.tiny_rows:
         lines.append(TINY_NOTE)
+    lines.append(CI_NOTE if len(board.seeds) < 2 else f"±: 95 % half-width across the {len(board.seeds)} seeds "
+                 "(Student t)")
     if board.pairs:
         lines += [PAIRS_NOTE, f"bold: the best mean, better than the runner-up by the paired test; {TIED_MARK}: tied "
                   "with the best mean (no significant paired difference); FID/KID and cost columns: the best mean"]
     if p["feature_weights"] == UNTRAINED:
         lines.append(f"{UNTRAINED}: FID/KID/IS/LPIPS/CA come from fixed-seed random networks — they test the "
                      "pipeline and are not comparable with any published number.")
+    if p["feature_weights"] == SHAPES:
+        lines.append(f"{SHAPES}: FID/KID and the distance in the lpips column come from the `shapes` feature "
+                     "network (trained on the shapes train split to read each scene's parameters; "
+                     "metrics/shapes_features.py), not from Inception/AlexNet: comparable between rows of this "
+                     "benchmark, not with any published number.")
     return lines
 
 
 def table_rows(board: Board) -> tuple[list[str], list[list[str]], list[bool]]:
     header = ["method"] + [f"{m} / {board.label(c)}" for m in board.masks for c in board.columns]
     rows, is_reported = [], []
-    for row, values in board.rows.items():
-        rows.append([row] + [fmt(c, values.get((m, c))) for m in board.masks for c in board.columns])
+    for row in board.rows:
+        rows.append([row] + [board.cell(row, m, c) for m in board.masks for c in board.columns])
         is_reported.append(False)
     for row, values in board.reported.items():
         rows.append([row] + [fmt(c, values.get((m, c))) for m in board.masks for c in board.columns])

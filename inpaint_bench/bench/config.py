@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import types
 import typing
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import yaml
 
-FEATURES = ("auto", "trained", "untrained")
+FEATURES = ("auto", "trained", "untrained", "shapes")
 LATER_PROTOCOL_FIELDS = {"mask_polarity": "hole", "resize_masks": False, "reference": "test-images",
-                         "split_file": None, "label_file": None, "resize": "bicubic", "quantize": "round"}
+                         "split_file": None, "label_file": None, "resize": "bicubic", "quantize": "round",
+                         "noise": "cpu"}
 
 
 class ConfigError(ValueError):
@@ -51,7 +53,7 @@ class Protocol:
     limit: int | None = None  # first N images of the split
     metrics: tuple[str, ...] = ("fid", "kid", "lpips", "psnr", "ssim", "psnr_hole", "ssim_hole")
     fid_mode: str = "clean"
-    features: str = "auto"  # auto: trained weights if found, else labelled UNTRAINED-FEATURES
+    features: str = "auto"  # auto: trained weights if found; else on shapes its own network; else UNTRAINED (labelled)
     lpips_net: str = "alex"
     data_root: str | None = None
     reference: str = "test-images"  # FID/KID reference: test-images | stats:PATH (.npz mu/sigma) | folder:PATH
@@ -59,6 +61,7 @@ class Protocol:
     label_file: str | None = None  # its labels, one per line (I²SB's _label.txt)
     resize: str = "bicubic"  # image resize policy: bicubic (the suite's) | bilinear (torchvision Resize+CenterCrop)
     quantize: str = "round"  # outputs to uint8 before metrics: round | floor (I²SB's truncating .to(uint8))
+    noise: str = "cpu"  # per-image generators on the CPU (identical on every device) or on the device (faster)
     mask_polarity: str = "hole"  # folder: masks only: white = hole (default) or keep
     resize_masks: bool = False  # folder:/repaint: masks of another size: resize (nearest) instead of refusing
 
@@ -102,6 +105,7 @@ class SweepConfig:
     batch_size: int = 8
     save_outputs: bool = False  # write every output PNG (for `inpaint-bench score` and other tools)
     grid_images: int = 4  # how many images per (dataset, mask) go into the sample grid
+    gallery: int = 0  # k > 0: save every output and show each row's k worst images per mask (bench/gallery.py)
 
     def cells(self) -> list[CellConfig]:
         out = []
@@ -229,14 +233,33 @@ def check_method_config(name: str, builder, config: dict, where: str) -> dict:
     return validated(builder, config, hints, f"{where}: {name}", sep=".")
 
 
-def _method(entry, where: str) -> MethodSpec:
+def _methods(entry, where: str) -> list[MethodSpec]:
+    """One method entry → its MethodSpecs: one, or with `sweep: {key: [v1, v2, …], …}` one per combination of
+    the listed values (merged into `config`; e.g. NFE settings for the equal-NFE view, `nfe_view.py`). A label
+    given with a sweep gets the swept values appended, so every row keeps its own name."""
     if isinstance(entry, str):
-        return MethodSpec(entry)
+        return [MethodSpec(entry)]
     if not isinstance(entry, dict) or "name" not in entry:
-        raise ConfigError(f"{where}: a method is a name or a mapping with 'name' (and 'config', 'label')")
+        raise ConfigError(f"{where}: a method is a name or a mapping with 'name' (and 'config', 'label', 'masks', "
+                          "'sweep')")
+    entry = dict(entry)
+    swept = entry.pop("sweep", None) or {}
+    if not isinstance(swept, dict) or not all(isinstance(v, list) and v for v in swept.values()):
+        raise ConfigError(f"{where}: sweep: expected a mapping of config keys to non-empty lists, e.g. "
+                          f"{{nfe: [1, 5, 10]}}, got {swept!r}")
     entry = _strict(MethodSpec, entry, where)
-    return MethodSpec(entry["name"], dict(entry.get("config") or {}), entry.get("label", ""),
-                      tuple(entry.get("masks", ())))
+    config = dict(entry.get("config") or {})
+    clash = sorted(set(swept) & set(config))
+    if clash:
+        raise ConfigError(f"{where}: {', '.join(clash)} given both in config and in sweep; keep one")
+    specs = []
+    for values in itertools.product(*swept.values()):
+        chosen = dict(zip(swept, values, strict=True))
+        label = entry.get("label", "")
+        if label and chosen:
+            label += " (" + ", ".join(f"{k} {v}" for k, v in chosen.items()) + ")"
+        specs.append(MethodSpec(entry["name"], {**config, **chosen}, label, tuple(entry.get("masks", ()))))
+    return specs
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -292,7 +315,7 @@ def load_sweep(path: str | Path, **overrides) -> SweepConfig:
         raise ConfigError(f"{path}: methods: expected a list of names or mappings, got {data['methods']!r}")
     protocol = Protocol(**_strict(Protocol, proto, str(path)))
     validate_protocol(protocol)
-    methods = tuple(_method(m, f"{path}: methods[{i}]") for i, m in enumerate(data.pop("methods")))
+    methods = tuple(spec for i, m in enumerate(data.pop("methods")) for spec in _methods(m, f"{path}: methods[{i}]"))
     sweep = SweepConfig(methods=methods, protocol=protocol, **data)
     return validate_sweep(sweep, str(path))
 
@@ -315,6 +338,9 @@ def validate_protocol(p: Protocol) -> None:
         raise ConfigError(f"resize must be 'bicubic' or 'bilinear', got {p.resize!r}")
     if p.quantize not in ("round", "floor"):
         raise ConfigError(f"quantize must be 'round' or 'floor', got {p.quantize!r}")
+    if p.noise not in ("cpu", "device"):
+        raise ConfigError(f"noise must be 'cpu' (the same numbers on every device) or 'device' (generators on "
+                          f"the accelerator), got {p.noise!r}")
     if p.label_file and not p.split_file:
         raise ConfigError("label_file needs split_file (the image list its lines label)")
     if p.mask_polarity not in ("hole", "keep"):
@@ -366,8 +392,8 @@ def validate_sweep(sweep: SweepConfig, where: str = "sweep") -> SweepConfig:
     """`validate_names`, plus: positive batch size, no two entries with one row label (their numbers would land
     in one leaderboard row), no entry twice."""
     sweep = validate_names(sweep, where)
-    if sweep.batch_size < 1 or sweep.grid_images < 0:
-        raise ConfigError(f"{where}: batch_size must be ≥ 1 and grid_images ≥ 0")
+    if sweep.batch_size < 1 or sweep.grid_images < 0 or sweep.gallery < 0:
+        raise ConfigError(f"{where}: batch_size must be ≥ 1, grid_images and gallery ≥ 0")
     rows: dict[str, MethodSpec] = {}
     for spec in sweep.methods:
         key = json.dumps([spec.name, spec.config], sort_keys=True, default=str)

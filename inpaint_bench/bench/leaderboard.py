@@ -13,13 +13,17 @@ from ..files.atomic import atomic_write
 from .bins import hole_bin_tables
 from .boards import build_boards, reported_numbers, reported_protocol, separate_collisions
 from .config import result_dataset
+from .gallery import write_galleries
 from .grids import write_grids
+from .nfe_view import nfe_tables
 from .paired import board_tables, headline_tables
 from .plots import pair_heatmap, write_plots
 from .render.csv_table import render_csv, render_pairs_csv
 from .render.html_page import render_html
 from .render.latex import render_latex
 from .render.markdown import render_markdown
+
+DEFAULT_GALLERY = 8  # re-rendering without the sweep: the k of the galleries, for the cells that saved outputs
 
 
 def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> list[Path]:
@@ -43,7 +47,11 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
         board.pairs = board_tables(board, store, dataset)
         board.plots += [p for t in headline_tables(board) if (p := pair_heatmap(t, store.root / dataset / "plots",
                                                                                    suffix)) is not None]
-    remove_stale_figures(store.root / dataset, {p for b in boards for p in [*b.grids, *b.plots]})
+        board.nfe_tables = nfe_tables(board)
+        board.galleries = write_galleries(store, dataset, board, result_dataset, sweep.gallery if sweep else
+                                          DEFAULT_GALLERY, suffix)
+    remove_stale_figures(store.root / dataset, {p for b in boards for p in [*b.grids, *b.plots,
+                                                                            *(g.path for g in b.galleries)]})
     title = f"inpaint-bench leaderboard — {dataset}"
     files = {"md": render_markdown(boards, seeds, failed, title), "csv": render_csv(boards),
              "pairs.csv": render_pairs_csv(boards),
@@ -62,6 +70,6 @@ def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> 
 
 def remove_stale_figures(folder: Path, keep: set[Path]) -> None:
     """Grids and plots of an earlier rendering that this one did not write (a protocol gone, renamed files)."""
-    for path in [*folder.glob("grid_*.png"), *(folder / "plots").glob("*.png")]:
+    for path in [*folder.glob("grid_*.png"), *(folder / "plots").glob("*.png"), *(folder / "gallery").glob("*.png")]:
         if path not in keep:
             path.unlink(missing_ok=True)

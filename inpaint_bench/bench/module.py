@@ -65,9 +65,9 @@ def save_png(img, path: Path) -> None:
 
 class BenchModule(L.LightningModule):
     def __init__(self, method, suite: MetricSuite, seed: int, sample_dir: Path | None = None, sample_count: int = 0,
-                 output_dir: Path | None = None):
+                 output_dir: Path | None = None, noise: str = "cpu"):
         super().__init__()
-        self.method, self.suite, self.seed = method, suite, seed
+        self.method, self.suite, self.seed, self.noise = method, suite, seed, noise
         self.cost = CostRows()
         self.mask_digests = MaskDigests()
         self.sample_dir, self.sample_count, self.output_dir = sample_dir, sample_count, output_dir
@@ -76,7 +76,7 @@ class BenchModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         image, mask, index, keys = batch["image"], batch["mask"], batch["index"], batch["key"]
-        generators = sample_generators(self.seed, keys)
+        generators = sample_generators(self.seed, keys, image.device if self.noise == "device" else "cpu")
         if image.is_cuda:
             torch.cuda.synchronize(image.device)
         start = time.perf_counter()
@@ -109,6 +109,7 @@ class BenchModule(L.LightningModule):
                           **self.suite.per_image()}
         self.result = {
             "metrics": metrics,
+            "metrics_ci95": self.suite.bootstrap(seed=self.seed),  # over images (per-image means; FID/KID)
             "n_images": int(len(rows)),
             "nfe": float(rows[:, 1].mean()),
             "seconds_per_image": float(rows[:, 0].mean()),

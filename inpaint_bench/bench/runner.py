@@ -105,14 +105,30 @@ def needed_weights(protocol) -> list[str]:
     return keys
 
 
-def use_untrained(protocol) -> bool:
-    """`features: auto` → untrained (labelled) exactly when a needed weight file is missing."""
-    if protocol.features != "auto":
-        return protocol.features == "untrained"
-    return not all(weights.get(k).path().exists() for k in needed_weights(protocol))
+def feature_weights(protocol) -> str:
+    """Which networks make the feature metrics (FID, KID, LPIPS, ...): `pretrained`, UNTRAINED-FEATURES (random,
+    labelled) or shapes-features (the `shapes` dataset's own trained network, `metrics/shapes_features.py`).
+    `features: auto` → pretrained when every needed weight file is there; otherwise, on `shapes` (when only
+    FID/KID/LPIPS need features), shapes-features; otherwise untrained. An explicit choice is taken as it is."""
+    from ..metrics import FEATURE_METRICS, SHAPES, SHAPES_METRICS, UNTRAINED
+
+    chosen = {"trained": "pretrained", "untrained": UNTRAINED, "shapes": SHAPES}.get(protocol.features)
+    if chosen is not None:
+        return chosen
+    if all(weights.get(k).path().exists() for k in needed_weights(protocol)):
+        return "pretrained"
+    features_needed = set(protocol.metrics) & FEATURE_METRICS
+    return SHAPES if protocol.dataset == "shapes" and features_needed <= SHAPES_METRICS else UNTRAINED
 
 
-def _reference(dm, cell: CellConfig, untrained: bool, progress=None):
+def feature_networks(protocol, weights_kind: str) -> tuple[str, str]:
+    """(FID mode, LPIPS network) the suite is built with: the shapes network takes both places."""
+    from ..metrics import SHAPES
+
+    return (SHAPES, SHAPES) if weights_kind == SHAPES else (protocol.fid_mode, protocol.lpips_net)
+
+
+def _reference(dm, cell: CellConfig, fid_mode: str, untrained: bool, progress=None):
     """The FID/KID reference of the protocol (`metrics/reference.py`): the split's own images, published
     statistics (`stats:PATH`) or an image folder (`folder:PATH`)."""
     from ..metrics import reference as ref
@@ -126,13 +142,13 @@ def _reference(dm, cell: CellConfig, untrained: bool, progress=None):
         folder = p.reference.removeprefix("folder:")
         key = {**ref.folder_key(folder), "size": dm.size}
         key = {**key, "resize": p.resize} if p.resize != "bicubic" else key
-        return ref.reference_features(ref.folder_batches(folder, dm.size, resize=p.resize), key, p.fid_mode,
+        return ref.reference_features(ref.folder_batches(folder, dm.size, resize=p.resize), key, fid_mode,
                                       untrained)
     key = {"dataset": p.dataset, "split": dm.dataset.split.checksum(), "size": dm.size, "n": len(dm.dataset)}
     images = (batch["image"] for batch in dm.predict_dataloader())
     if progress is not None:
         images = progress.track_reference(images, len(dm.dataset))
-    return ref.reference_features(images, key, p.fid_mode, untrained)
+    return ref.reference_features(images, key, fid_mode, untrained)
 
 
 def reference_identity(protocol, reference) -> str:
@@ -189,7 +205,11 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
     try:
         with recording() as used, quiet_framework():
             dm = cell_datamodule(cell)
-            untrained = use_untrained(p)
+            from ..metrics import UNTRAINED
+
+            feature_kind = feature_weights(p)
+            untrained = feature_kind == UNTRAINED
+            fid_mode, lpips_net = feature_networks(p, feature_kind)
             if p.limit is not None and len(dm.dataset) < p.limit and global_rank() == 0:
                 echo(f"note: limit {p.limit}, but {p.dataset} {p.split} has {len(dm.dataset)} image(s): all are used")
             few = {"fid", "kid"} & set(p.metrics)
@@ -199,12 +219,12 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
             method = trainer.prepare(methods.build(cell.method.name, **cell.method.config))
             if ":" not in cell.mask:
                 method.for_mask(masks.spec(cell.mask).family)
-            reference = _reference(dm, cell, untrained, progress)
-            suite = MetricSuite(p.metrics, mode=p.fid_mode, untrained=untrained, reference=reference,
-                                lpips_net=p.lpips_net, quantize=p.quantize)
+            reference = _reference(dm, cell, fid_mode, untrained, progress)
+            suite = MetricSuite(p.metrics, mode=fid_mode, untrained=untrained, reference=reference,
+                                lpips_net=lpips_net, quantize=p.quantize)
             cell_dir = store.root / where
             module = BenchModule(method, suite, cell.seed, cell_dir / "samples" / cell_id, sample_count,
-                                 cell_dir / "outputs" / cell_id if save_outputs else None)
+                                 cell_dir / "outputs" / cell_id if save_outputs else None, p.noise)
             loggers = _loggers(cell, cell_id, wandb_group, store.root)
             if progress is not None:
                 progress.start_images(f"images · {cell.mask} · {cell.method.row()}", len(dm.dataset))
@@ -219,10 +239,9 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                   "protocol": {"dataset": p.dataset, "split": p.split, "split_checksum": dm.dataset.split.checksum(),
                                "size": dm.size, "n_images": module.result["n_images"], "mask": cell.mask,
                                "mask_checksum": mask_checksum(dm), "masks_sha256": module.result["masks_sha256"],
-                               "fid_mode": p.fid_mode, "reference": reference_identity(p, reference),
-                               "feature_weights": "UNTRAINED-FEATURES" if untrained else "pretrained",
-                               "lpips_net": p.lpips_net, "seed": cell.seed, "resize": p.resize,
-                               "quantize": p.quantize},
+                               "fid_mode": fid_mode, "reference": reference_identity(p, reference),
+                               "feature_weights": feature_kind, "lpips_net": lpips_net, "seed": cell.seed, "resize": p.resize,
+                               "quantize": p.quantize, "noise": p.noise},
                   "method": method.describe(), "devices": t.world_size, "weights": dict(used),
                   "hardware": hardware(trainer, cell.batch_size, type(t.accelerator).__name__.removesuffix(
                       "Accelerator").lower())}
@@ -331,9 +350,9 @@ def claim(store: ResultStore, dataset: str, cell_id: str):
 
 def summary(result: dict) -> str:
     """The cell's numbers for the terminal, each with its label where the features are untrained."""
-    from ..metrics import metric_label
+    from ..metrics import feature_tag, metric_label
 
-    return " · ".join(f"{metric_label(k, result.get('untrained_features'))} {v:.4g}"
+    return " · ".join(f"{metric_label(k, feature_tag(result))} {v:.4g}"
                       for k, v in result.get("metrics", {}).items())
 
 
@@ -380,7 +399,7 @@ def _sweep_cells(sweep, cells, store, trainer, wandb, echo, quiet, progress) -> 
             if store.done(where, cell_id):  # finished by another sweep meanwhile
                 say(f"skip (done)  {label}")
                 continue
-            result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs,
+            result = run_cell(cell, store, trainer, sweep.grid_images, sweep.save_outputs or sweep.gallery > 0,
                               wandb_group=sweep.name if wandb else None, echo=say, progress=progress)
         results.append(result)
         eta = (time.perf_counter() - start) / len(results) * (len(cells) - i)

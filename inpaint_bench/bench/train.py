@@ -54,7 +54,7 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
           out: Path = Path("runs/train"), seed: int = 0, resume: bool = False, wandb: bool = False,
           accelerator: str = "auto", devices="auto", export_tiny: bool = False, lr: float | None = None,
           data_root: str | None = None, init: str | None = None, method_config: dict | None = None,
-          augment: dict | None = None):
+          augment: dict | None = None, size: int | None = None):
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -90,6 +90,8 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
     if init is not None:
         warm_start(model, init)
     kwargs = {"root": data_root} if data_root else {}
+    if size is not None:
+        kwargs["size"] = size
     dm = build_datamodule(dataset, split="train", batch_size=batch_size, seed=seed,
                           augment=Augment(**augment) if augment else None, **kwargs)
     out = Path(out) / method
@@ -98,7 +100,8 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
         from . import wandb_log
 
         loggers.append(wandb_log.logger(f"train-{method}", out))
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=max(1, max_steps // 4),
+    every = max(1, min(500, max_steps // 4))  # a killed long run loses at most 500 steps
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=every,
                            enable_version_counter=False)  # a resumed run rewrites last.ckpt, never last-v1.ckpt
     optimizer_steps = OPTIMIZER_STEPS.get(method, 1)
     with quiet_framework():  # no banner, tips or framework warnings; the bar counts steps, not "Epoch 0/-2"
@@ -106,7 +109,8 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
                             logger=loggers, callbacks=[ckpt, TrainingProgressBar()], enable_model_summary=False,
                             log_every_n_steps=10, deterministic=False)
         fit(trainer, model, dm, out / "checkpoints" / "last.ckpt", resume)
-    meta = {"method": method, "dataset": dataset, "steps": max_steps, "seed": seed, "mask": mask, **(method_config or {})}
+    meta = {"method": method, "dataset": dataset, "size": dm.size, "steps": max_steps, "seed": seed, "mask": mask,
+            **(method_config or {})}
     return export(model, method, out, export_tiny, meta)
 
 

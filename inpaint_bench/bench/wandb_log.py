@@ -53,9 +53,9 @@ def cell_logger(cell, cell_id: str, group: str, save_dir: str | Path = "results"
 
 
 def metric_key(name: str, result: dict) -> str:
-    from ..metrics import metric_label
+    from ..metrics import feature_tag, metric_label
 
-    return f"metrics/{metric_label(name, result.get('untrained_features'))}"
+    return f"metrics/{metric_label(name, feature_tag(result))}"
 
 
 def log_result(logger, result: dict, per_image: dict | None = None, images=None) -> None:

@@ -60,7 +60,7 @@ def _sweep(a) -> int:
     from ..bench.runner import global_rank, run_sweep
     from ..bench.store import ResultStore
 
-    sweep = load_sweep(a.file, limit=a.limit, features=a.features, mask_polarity=a.mask_polarity,
+    sweep = load_sweep(a.file, limit=a.limit, features=a.features, noise=a.noise, mask_polarity=a.mask_polarity,
                        resize_masks=a.resize_masks or None)
     results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb, quiet=a.quiet)
     if global_rank() != 0:  # a DDP worker: rank 0 reports (see _run)
@@ -77,11 +77,11 @@ def _bench(a) -> int:
 
 def labelled_metrics(result: dict) -> dict | None:
     """The cell's numbers keyed by name, with `[UNTRAINED-FEATURES]` on those random networks made."""
-    from ..metrics import metric_label
+    from ..metrics import feature_tag, metric_label
 
     if result.get("metrics") is None:
         return None
-    return {metric_label(k, result.get("untrained_features")): v for k, v in result["metrics"].items()}
+    return {metric_label(k, feature_tag(result)): v for k, v in result["metrics"].items()}
 
 
 def _run(a) -> int:
@@ -106,7 +106,8 @@ def _run(a) -> int:
                           "--data-root PATH")
     protocol = Protocol(dataset=dataset, split=a.split, size=a.size, limit=a.limit,
                         metrics=tuple(m for m in a.metrics.split(",") if m), fid_mode=a.fid_mode,
-                        features=a.features, data_root=data_root, mask_polarity=a.mask_polarity or "hole",
+                        features=a.features, noise=a.noise or "cpu", data_root=data_root,
+                        mask_polarity=a.mask_polarity or "hole",
                         resize_masks=a.resize_masks, reference=a.reference)
     validate_protocol(protocol)
     try:
@@ -169,7 +170,10 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("sweep", help="run every cell of a sweep YAML (skipping finished ones) and write leaderboards")
     p.add_argument("file", type=Path)
     p.add_argument("--limit", type=int, default=None, help="only the first N images of each split")
-    p.add_argument("--features", choices=("auto", "trained", "untrained"), default=None)
+    p.add_argument("--features", choices=("auto", "trained", "untrained", "shapes"), default=None)
+    p.add_argument("--noise", choices=("cpu", "device"), default=None, help="per-image noise generators: cpu "
+                   "(default; the same numbers on every device) or device (on the accelerator; faster, reproducible "
+                   "per device type)")
     _mask_args(p)
     _trainer_args(p)
     p.set_defaults(func=_sweep)
@@ -178,7 +182,10 @@ def add_parsers(sub) -> None:
     b.add_argument("--dataset", default="shapes", help="the default benchmark is shapes (procedural); also tiny "
                    "(photos), celebahq, places2, imagenet")
     b.add_argument("--limit", type=int, default=None)
-    b.add_argument("--features", choices=("auto", "trained", "untrained"), default=None)
+    b.add_argument("--features", choices=("auto", "trained", "untrained", "shapes"), default=None)
+    b.add_argument("--noise", choices=("cpu", "device"), default=None, help="per-image noise generators: cpu "
+                   "(default; the same numbers on every device) or device (on the accelerator; faster, reproducible "
+                   "per device type)")
     _mask_args(b)
     _trainer_args(b)
     b.set_defaults(func=_bench)
@@ -196,7 +203,10 @@ def add_parsers(sub) -> None:
     r.add_argument("--batch-size", type=int, default=8)
     r.add_argument("--metrics", default="fid,kid,lpips,psnr,ssim,psnr_hole,ssim_hole")
     r.add_argument("--fid-mode", default="clean")
-    r.add_argument("--features", choices=("auto", "trained", "untrained"), default="auto")
+    r.add_argument("--features", choices=("auto", "trained", "untrained", "shapes"), default="auto")
+    r.add_argument("--noise", choices=("cpu", "device"), default=None, help="per-image noise generators: cpu "
+                   "(default; the same numbers on every device) or device (on the accelerator; faster, reproducible "
+                   "per device type)")
     r.add_argument("--save-outputs", action="store_true")
     r.add_argument("--reference", default="test-images", help="FID/KID reference: test-images, stats:PATH, folder:PATH")
     _mask_args(r)

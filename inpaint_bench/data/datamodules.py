@@ -257,11 +257,11 @@ class ImageNetDataModule(InpaintDataModule):
 
 @DATASETS.register("shapes")
 class ShapesDataModule(InpaintDataModule):
-    """Procedural scenes of coloured shapes at 64² (`data/shapes.py`): rendered from a seed, nothing on disk.
+    """Procedural scenes of coloured shapes at 32² (`data/shapes.py`): rendered from a seed, nothing on disk.
     Splits `test` (256 scenes) and `train` (20,000)."""
 
     name = "shapes"
-    default_size = 64
+    default_size = 32
     layout = "(procedural: rendered by inpaint_bench/data/shapes.py, no files)"
 
     def _resolve_root(self, root) -> Path:

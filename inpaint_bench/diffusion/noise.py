@@ -27,10 +27,12 @@ class ReplayNoise:
 
 
 def per_sample_randn(shape, generators, device=None, dtype=torch.float32) -> torch.Tensor:
-    """Standard normal noise [B, ...]: row b drawn from `generators[b]` (a list of torch.Generator, CPU).
+    """Standard normal noise [B, ...]: row b drawn from `generators[b]` (a list of torch.Generator), on the
+    generator's own device, then moved to `device`.
 
-    `generators=None` draws from the global generator; a `ReplayNoise` replays recorded draws. Drawing on the CPU
-    and moving the result keeps the numbers identical on every device.
+    `generators=None` draws from the global generator; a `ReplayNoise` replays recorded draws. CPU generators
+    (`noise: cpu`, the default) give the same numbers on every device; generators on the accelerator
+    (`noise: device`) skip the host-side draw and copy, and are reproducible on that device type.
     """
     if isinstance(generators, ReplayNoise):
         return generators.draw(shape, device, dtype)
@@ -40,16 +42,27 @@ def per_sample_randn(shape, generators, device=None, dtype=torch.float32) -> tor
         generators = [generators]
     if len(generators) != shape[0]:
         raise ValueError(f"need one generator per sample: {len(generators)} generators for batch {shape[0]}")
-    rows = [torch.randn(shape[1:], generator=g, dtype=dtype) for g in generators]
+    rows = [torch.randn(shape[1:], generator=g, device=g.device, dtype=dtype) for g in generators]
     return torch.stack(rows).to(device)
 
 
-def sample_generators(seed: int, keys) -> list[torch.Generator]:
-    """One CPU generator per sample, seeded from (seed, sample key) — stable across machines and batchings."""
+NOISE_MODES = ("cpu", "device")
+
+
+def sample_generators(seed: int, keys, device="cpu") -> list[torch.Generator]:
+    """One generator per sample, seeded from (seed, sample key) — stable across batchings and process counts.
+    On the CPU (`noise: cpu`) also across machines and devices; on `device` (`noise: device`) across runs on
+    that device type."""
     import hashlib
 
     gens = []
     for key in keys:
         digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-        gens.append(torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)))
+        gens.append(torch.Generator(device=device).manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)))
     return gens
+
+
+def fork_generator(g: torch.Generator) -> torch.Generator:
+    """A fresh generator on g's device, seeded by one draw from g."""
+    seed = int(torch.randint(2**62, (1,), generator=g, device=g.device))
+    return torch.Generator(device=g.device).manual_seed(seed)

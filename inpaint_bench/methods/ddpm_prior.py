@@ -100,7 +100,7 @@ class DiffusionPrior(EMATrained, InpaintMethod):
             return torch.as_tensor(labels, device=device).long().view(-1)
         if generators is None or isinstance(generators, ReplayNoise):
             return torch.randint(0, k, (batch,), device=device)
-        return torch.cat([torch.randint(0, k, (1,), generator=g) for g in generators]).to(device)
+        return torch.cat([torch.randint(0, k, (1,), generator=g, device=g.device) for g in generators]).to(device)
 
     def noise(self, x, generators):
         return per_sample_randn(x.shape, generators, x.device)

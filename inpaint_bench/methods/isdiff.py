@@ -53,7 +53,8 @@ def gmm_seed(image, mask, components: int, sigma: float, generators, seed: int =
         if n_hole == 0 or len(known) == 0:
             continue
         k = max(1, min(components, len(known)))
-        rng_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generators[b]).item()) if generators else seed
+        g = generators[b] if generators else None
+        rng_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g, device=g.device).item()) if g is not None else seed
         gmm = GaussianMixture(k, covariance_type="full", random_state=rng_seed, reg_covar=1e-4).fit(known)
         gmm.random_state = np.random.RandomState(rng_seed)
         drawn, _ = gmm.sample(n_hole)

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from ..diffusion import per_sample_randn
 from ..diffusion.irsde import IRSDESchedule, structure_guided_target
-from ..diffusion.noise import ReplayNoise
+from ..diffusion.noise import ReplayNoise, fork_generator
 from ..nets.checkpoint_files import export_unet, resolve_checkpoint
 from ..nets.checkpoints import load_network
 from ..nets.discriminator import DiscriminatorConfig, TimeDiscriminator
@@ -108,7 +108,7 @@ def _fork(generators):
     Recorded noise (`ReplayNoise`) is not forked: it is one stream, in the order the official code drew it."""
     if generators is None or isinstance(generators, ReplayNoise):
         return generators
-    return [torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=g))) for g in generators]
+    return [fork_generator(g) for g in generators]
 
 
 @register("strdiffusion")

@@ -3,6 +3,8 @@ accuracy, diversity. Every metric keeps per-image rows keyed by dataset index, s
 """
 
 from .inception import MODES, UNTRAINED
-from .suite import FEATURE_METRICS, METRIC_NAMES, MetricSuite, build_metric, metric_label
+from .shapes_features import SHAPES, SHAPES_METRICS
+from .suite import FEATURE_METRICS, METRIC_NAMES, MetricSuite, build_metric, feature_tag, metric_label
 
-__all__ = ["FEATURE_METRICS", "METRIC_NAMES", "MODES", "UNTRAINED", "MetricSuite", "build_metric", "metric_label"]
+__all__ = ["FEATURE_METRICS", "METRIC_NAMES", "MODES", "SHAPES", "SHAPES_METRICS", "UNTRAINED", "MetricSuite",
+           "build_metric", "feature_tag", "metric_label"]

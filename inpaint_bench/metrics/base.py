@@ -70,6 +70,19 @@ class MeanPerImage(PerImageMetric):
             raise ValueError(f"{type(self).__name__}: no image could be scored (no image has a hole?)")
         return values[scored].mean()
 
+    def bootstrap(self, n_boot: int, seed: int = 0) -> tuple[float, float]:
+        """95 % percentile interval of the mean over `n_boot` resamples (with replacement) of the scored images;
+        all processes' rows."""
+        import numpy as np
+
+        with self.sync_context(should_sync=True, should_unsync=True):
+            values = self.unique_rows()[0][:, 0].cpu().numpy()
+        values = values[~np.isnan(values)]
+        rng = np.random.default_rng(seed)
+        means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(1)
+        low, high = np.percentile(means, [2.5, 97.5])
+        return float(low), float(high)
+
     @property
     def n_scored(self) -> int:
         """Images with a value (across all processes)."""

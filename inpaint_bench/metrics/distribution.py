@@ -78,13 +78,26 @@ class _ReferencedFeatures(PerImageMetric):
             self.ref_rows.append(self._features(target).double())
             self.ref_index.append(torch.as_tensor(index, device=pred.device).reshape(-1).long())
 
-    def feature_pair(self) -> tuple[np.ndarray, np.ndarray]:
-        rows, _ = self.unique_rows()
+    def value(self, feats: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def bootstrap(self, n_boot: int, seed: int = 0) -> tuple[float, float]:
+        """95 % percentile interval of the metric over `n_boot` resamples (with replacement) of the output
+        images' feature rows, the reference held fixed; all processes' rows. A resample repeats images, and FID's
+        bias grows as the number of distinct images falls: the interval shows the spread, not the bias."""
+        with self.sync_context(should_sync=True, should_unsync=True):
+            feats = self.unique_rows()[0].cpu().numpy()
+            rng = np.random.default_rng(seed)
+            values = [self.value(feats[rng.integers(0, len(feats), len(feats))]) for _ in range(n_boot)]
+        low, high = np.percentile(values, [2.5, 97.5])
+        return float(low), float(high)
+
+    def reference_rows(self) -> np.ndarray:
         if self.stats is not None:
             raise ValueError(f"{type(self).__name__} needs reference features, and the reference is statistics "
                              f"({self.stats.source}); use reference: folder:PATH or test-images")
         if self.reference is not None:
-            return rows.cpu().numpy(), self.reference
+            return self.reference
         ref, idx = self.ref_rows, self.ref_index
         ref = ref if isinstance(ref, torch.Tensor) else torch.cat(ref)
         idx = idx if isinstance(idx, torch.Tensor) else torch.cat(idx)
@@ -92,7 +105,7 @@ class _ReferencedFeatures(PerImageMetric):
         idx, ref = idx[order], ref[order]
         keep = torch.ones_like(idx, dtype=torch.bool)
         keep[1:] = idx[1:] != idx[:-1]
-        return rows.cpu().numpy(), ref[keep].cpu().numpy()
+        return ref[keep].cpu().numpy()
 
 
 _ROOTS: dict[str, np.ndarray] = {}  # content digest of Σ → Σ^½ (the few references of a sweep)
@@ -152,31 +165,35 @@ class FID(_ReferencedFeatures):
     """Fréchet Inception Distance on float64 means and covariances of the features."""
 
     def compute(self) -> torch.Tensor:
+        return torch.tensor(self.value(self.unique_rows()[0].cpu().numpy()), dtype=torch.float64)
+
+    def value(self, feats: np.ndarray) -> float:
+        """FID of output features `feats` against the reference."""
         if self.stats is not None:  # published μ, Σ (e.g. I²SB's 50k ImageNet val statistics)
-            feats = self.unique_rows()[0].cpu().numpy()
             if len(feats) < 2:
                 raise ValueError("FID needs at least 2 images on each side")
-            return torch.tensor(frechet_distance_features(feats, self.stats.mu, self.stats.sigma),
-                                dtype=torch.float64)
-        feats, ref = self.feature_pair()
+            return frechet_distance_features(feats, self.stats.mu, self.stats.sigma)
+        ref = self.reference_rows()
         if len(feats) < 2 or len(ref) < 2:
             raise ValueError("FID needs at least 2 images on each side")
-        mu2, s2 = ref.mean(0), np.cov(ref, rowvar=False)
-        return torch.tensor(frechet_distance_features(feats, mu2, s2), dtype=torch.float64)
+        return frechet_distance_features(feats, ref.mean(0), np.cov(ref, rowvar=False))
 
 
 class KID(_ReferencedFeatures):
     """Kernel Inception Distance (clean-fid's `kernel_distance`, subset draw seeded with KID_SEED)."""
 
     def compute(self) -> torch.Tensor:
+        return torch.tensor(self.value(self.unique_rows()[0].cpu().numpy()), dtype=torch.float64)
+
+    def value(self, feats: np.ndarray) -> float:
         from cleanfid.fid import kernel_distance
 
-        feats, ref = self.feature_pair()
+        ref = self.reference_rows()
         if min(len(feats), len(ref)) < KID_MIN_IMAGES:
             raise ValueError(f"KID needs at least {KID_MIN_IMAGES} images on each side (got {len(feats)} outputs, "
                              f"{len(ref)} references): with fewer, clean-fid's subsets repeat a handful of images")
         with numpy_seed(KID_SEED):
-            return torch.tensor(float(kernel_distance(feats, ref)), dtype=torch.float64)
+            return float(kernel_distance(feats, ref))
 
 
 @reused

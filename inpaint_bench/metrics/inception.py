@@ -174,5 +174,8 @@ class InceptionLogits(nn.Module):
 @reused
 def feature_extractor(mode: str, untrained: bool) -> InceptionFeatures:
     """One extractor per (mode, untrained) per process (per sweep, not per cell), shared by FID and KID and the
-    reference cache; each cell still records its weight file."""
-    return InceptionFeatures(mode, untrained)
+    reference cache; each cell still records its weight file. Mode `shapes-features`: the `shapes` dataset's own
+    trained network (`shapes_features.py`) instead of Inception."""
+    from .shapes_features import SHAPES, ShapesFeatures
+
+    return ShapesFeatures() if mode == SHAPES else InceptionFeatures(mode, untrained)

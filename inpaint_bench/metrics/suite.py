@@ -10,14 +10,25 @@ from ..registry import Registry
 from .base import MeanPerImage
 from .distribution import shared_features
 from .inception import UNTRAINED
+from .shapes_features import SHAPES
 
 METRICS: Registry = Registry("metric")  # name → factory(options) of a torchmetrics Metric
+BOOT_PER_IMAGE = 1000  # bootstrap resamples of a per-image mean (cheap: a mean of n values)
+BOOT_FEATURES = 100  # bootstrap resamples of FID/KID (each recomputes the statistic: eigenvalues, kernel sums)
 FEATURE_METRICS = {"fid", "kid", "is", "lpips", "ca", "diversity"}  # the ones untrained features affect
 
 
-def metric_label(name: str, untrained: bool) -> str:
-    """A metric's name wherever a number is shown: `[UNTRAINED-FEATURES]` when random networks made it."""
-    return f"{name} [{UNTRAINED}]" if untrained and name in FEATURE_METRICS else name
+def metric_label(name: str, weights) -> str:
+    """A metric's name wherever a number is shown: `fid [UNTRAINED-FEATURES]` when random networks made it,
+    `fid [shapes-features]` when the `shapes` feature network did. `weights`: a cell's `feature_weights`
+    (`pretrained`, UNTRAINED-FEATURES, shapes-features) or a bool (untrained)."""
+    tag = UNTRAINED if weights is True else weights if weights in (UNTRAINED, SHAPES) else None
+    return f"{name} [{tag}]" if tag and name in FEATURE_METRICS else name
+
+
+def feature_tag(result: dict):
+    """A cell result's `feature_weights` (or, for results written before it existed, its `untrained_features`)."""
+    return result.get("protocol", {}).get("feature_weights") or bool(result.get("untrained_features"))
 
 
 @dataclass(frozen=True)
@@ -54,8 +65,9 @@ def _inception_score(o: MetricOptions):
 @METRICS.register("lpips")
 def _lpips(o: MetricOptions):
     from .perceptual import LPIPS
+    from .shapes_features import ShapesDistance
 
-    return LPIPS(o.lpips_net, o.untrained)
+    return ShapesDistance() if o.lpips_net == SHAPES else LPIPS(o.lpips_net, o.untrained)
 
 
 @METRICS.register("psnr")
@@ -132,7 +144,7 @@ class MetricSuite(torch.nn.Module):
         super().__init__()
         if quantize not in ("round", "floor"):
             raise ValueError(f"quantize must be 'round' or 'floor', got {quantize!r}")
-        self.quantize = quantize
+        self.quantize, self.mode = quantize, mode
         self.names = list(names)
         self.metrics = torch.nn.ModuleDict(
             {n: build_metric(n, mode, untrained, reference, lpips_net) for n in self.names})
@@ -157,6 +169,20 @@ class MetricSuite(torch.nn.Module):
                 out[n] = rows[:, 0].tolist()
         return out
 
+    def bootstrap(self, seed: int = 0) -> dict[str, list[float]]:
+        """95 % bootstrap intervals over images, [low, high] per metric that has one: per-image metrics
+        (BOOT_PER_IMAGE resamples of the mean), FID and KID (BOOT_FEATURES resamples of the output feature rows,
+        each recomputing the statistic). A collective call under DDP; the same seeded draw on every process."""
+        from .distribution import FID, KID
+
+        out = {}
+        for name, metric in self.metrics.items():
+            if isinstance(metric, MeanPerImage):
+                out[name] = list(metric.bootstrap(BOOT_PER_IMAGE, seed))
+            elif isinstance(metric, (FID, KID)):
+                out[name] = list(metric.bootstrap(BOOT_FEATURES, seed))
+        return out
+
     def hole_counts(self) -> dict[str, int]:
         """Images each hole-only metric scored (`n_hole_images`): images without a hole are left out, not 100 dB."""
         return {n: m.n_scored for n, m in self.metrics.items() if n.endswith("_hole")}
@@ -175,5 +201,10 @@ class MetricSuite(torch.nn.Module):
         return out
 
     def display_names(self) -> dict[str, str]:
-        """Column names for tables: affected metrics carry the UNTRAINED-FEATURES tag."""
-        return {n: metric_label(n, self.untrained) for n in self.names}
+        """Column names for tables: affected metrics carry the UNTRAINED-FEATURES or shapes-features tag."""
+        return {n: metric_label(n, self.feature_weights) for n in self.names}
+
+    @property
+    def feature_weights(self) -> str:
+        """What made the feature metrics: `pretrained`, UNTRAINED-FEATURES or shapes-features."""
+        return UNTRAINED if self.untrained else SHAPES if self.mode == SHAPES else "pretrained"

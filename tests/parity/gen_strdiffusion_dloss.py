@@ -14,7 +14,6 @@ import sys
 import types
 from pathlib import Path
 
-import torch
 import torch.nn.functional as F
 from parity_common import FIXTURE_DIR, parity_weights, save_fixture, upstream_commit, weights_sha256
 
@@ -27,6 +26,7 @@ def generate(upstream: Path, out_dir: Path = FIXTURE_DIR) -> Path:
     root = upstream / "train/discriminator/config/inpainting"
     for name in ("lmdb", "matplotlib", "matplotlib.pyplot", "cv2"):  # imported by the package, unused here
         sys.modules.setdefault(name, types.ModuleType(name))
+    import torch
     import torch.utils.cpp_extension
 
     torch.utils.cpp_extension.load = lambda *a, **k: None  # the CUDA ops' loader; CPU paths are pure PyTorch

@@ -33,16 +33,18 @@ def render_csv(boards) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["protocol", "dataset", "size", "n_images", "fid_mode", "feature_weights", "kind", "method", "mask",
-                "metric", "mean", "ci95", "n_seeds"])
+                "metric", "mean", "ci95", "ci95_over", "n_seeds"])
     for i, b in enumerate(boards):
         p = b.protocol
         lead = [i, csv_text(p["dataset"]), p["size"], p["n_images"], p["fid_mode"], p["feature_weights"]]
         for row, values in b.rows.items():
             for (mask, col), v in values.items():
                 m, ci = mean_ci(v)
+                over = "seeds" if ci is not None else "images"
+                ci = ci if ci is not None else b.image_half_width(row, mask, col)
                 w.writerow(lead + ["measured", csv_text(row), csv_text(mask), b.label(col), m,
-                                   "" if ci is None else ci, len(v)])
+                                   "" if ci is None else ci, "" if ci is None else over, len(v)])
         for row, values in b.reported.items():
             for (mask, col), v in values.items():
-                w.writerow(lead + ["reported", csv_text(row), csv_text(mask), col, v, "", ""])
+                w.writerow(lead + ["reported", csv_text(row), csv_text(mask), col, v, "", "", ""])
     return buf.getvalue()

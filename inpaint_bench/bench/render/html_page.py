@@ -34,7 +34,8 @@ STYLE = ("body{font-family:sans-serif;margin:2em;max-width:100%}td{white-space:n
          "th:first-child{background:#eee}"
          ".best{font-weight:bold;background:#e6f4e6}.tied{background:#f1f8ec}.reported td{font-style:italic;color:#666}"
          ".card{background:#f7f7f7;padding:.5em 1em;font-size:13px;overflow-wrap:anywhere}.untrained{color:#999;background:#f4f4f4}"
-         ".scroll{overflow-x:auto;max-width:100%}img{max-width:100%;height:auto}")
+         ".scroll{overflow-x:auto;max-width:100%}img{max-width:100%;height:auto}"
+         "figure.gallery{display:inline-block;margin:.5em;vertical-align:top}details.gallery{margin:1em 0}")
 
 
 def arrow(col: str) -> str:
@@ -60,8 +61,8 @@ def render_html(boards, seeds, failed, title: str) -> str:
             f"<th class='{'untrained' if untrained_column(b, c) else ''}' title='{'lower' if arrow(c) == '↓' else 'higher'}"
             f" is better'>{html.escape(f'{m} / {b.heading(c)} {arrow(c)}')}</th>" for m in b.masks for c in b.columns)
         parts.append(f"<div class='scroll'><table class='lb'><thead><tr>{heads}</tr></thead><tbody>")
-        for row, values in b.rows.items():
-            tds = "".join(f"<td class='{cls(row, m, c)}'>{html.escape(fmt(c, values.get((m, c))))}"
+        for row in b.rows:
+            tds = "".join(f"<td class='{cls(row, m, c)}'>{html.escape(b.cell(row, m, c))}"
                           f"{f' {TIED_MARK}' if (row, m, c) in ties else ''}</td>" for m in b.masks for c in b.columns)
             parts.append(f"<tr><td>{html.escape(b.row_label(row))}</td>{tds}</tr>")
         for row, values in b.reported.items():
@@ -71,6 +72,8 @@ def render_html(boards, seeds, failed, title: str) -> str:
         if b.bins:
             parts.append(_bins(b.bins))
         parts += _pairs(b)
+        parts += _nfe(b)
+        parts += _galleries(b)
         parts += [_image(g) for g in [*b.grids, *b.plots]]
     if failed:
         parts.append("<h3>Failed cells</h3><ul>" + "".join(
@@ -97,6 +100,35 @@ def _pairs(board) -> list[str]:
         parts.append(f"<h3>{html.escape(table.mask)}: paired {html.escape(table.metric)} differences (row − column,"
                      f" * significant)</h3><div class='scroll'><table class='lb'><thead><tr>{heads}</tr></thead>"
                      f"<tbody>{''.join(body)}</tbody></table></div>")
+    return parts
+
+
+def _nfe(board) -> list[str]:
+    """Quality at matched NFE budgets, one sortable table per mask (nfe_view.py)."""
+    from ..nfe_view import table_cells
+
+    parts = []
+    for table in board.nfe_tables:
+        header, body = table_cells(table)
+        parts.append(f"<h3>{html.escape(table.mask)}: best {html.escape(table.metric)} within each NFE budget</h3>"
+                     "<div class='scroll'><table class='lb nfe'><thead><tr>"
+                     + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>"
+                     + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body)
+                     + "</tbody></table></div>")
+    return parts
+
+
+def _galleries(board) -> list[str]:
+    """Per mask, a collapsible failure gallery: each row's worst images beside the ground truth and the best row."""
+    parts = []
+    for mask in dict.fromkeys(g.mask for g in board.galleries):
+        shown = [g for g in board.galleries if g.mask == mask]
+        figures = "".join(f"<figure class='gallery'><figcaption>{html.escape(g.row)}</figcaption>"
+                          f"<img alt='{html.escape(g.row)}: worst images' src='data:image/png;base64,"
+                          f"{base64.b64encode(g.path.read_bytes()).decode()}'></figure>" for g in shown)
+        parts.append(f"<details class='gallery'><summary>{html.escape(mask)}: failure gallery — "
+                     f"{len(shown[0].images)} worst images per row by {html.escape(shown[0].metric)} "
+                     f"(best row: {html.escape(shown[0].best_row)})</summary>{figures}</details>")
     return parts
 
 

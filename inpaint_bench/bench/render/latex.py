@@ -27,10 +27,10 @@ def render_latex(boards, seeds) -> str:
         out.append(" & " + " & ".join(rf"\multicolumn{{{len(b.columns)}}}{{c}}{{{esc(m)}}}" for m in b.masks) + r" \\")
         out.append("method & " + " & ".join(esc(b.heading(c)) for _ in b.masks for c in b.columns) + r" \\")
         out.append(r"\midrule")
-        for row, values in b.rows.items():
-            cells = [(rf"\textbf{{{esc(fmt(c, values.get((m, c))))}}}" if (row, m, c) in marks
-                      else esc(f"{fmt(c, values.get((m, c)))} {TIED_MARK}") if (row, m, c) in ties
-                      else esc(fmt(c, values.get((m, c))))) for m in b.masks for c in b.columns]
+        for row in b.rows:
+            cells = [(rf"\textbf{{{esc(b.cell(row, m, c))}}}" if (row, m, c) in marks
+                      else esc(f"{b.cell(row, m, c)} {TIED_MARK}") if (row, m, c) in ties
+                      else esc(b.cell(row, m, c))) for m in b.masks for c in b.columns]
             out.append(esc(b.row_label(row)) + " & " + " & ".join(cells) + r" \\")
         if b.reported:
             out.append(r"\midrule")

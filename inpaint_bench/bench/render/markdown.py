@@ -21,9 +21,9 @@ def _board(board, seeds) -> list[str]:
     out += [f"- {md_escape(line)}" for line in protocol_card(board, seeds)] + [""]
     header = ["method"] + [f"{md_escape(m)}<br>{md_escape(board.heading(c))}" for m in board.masks for c in board.columns]
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row, values in board.rows.items():
-        cells = [f"**{fmt(c, values.get((m, c)))}**" if (row, m, c) in marks else
-                 f"{fmt(c, values.get((m, c)))} {TIED_MARK}" if (row, m, c) in ties else fmt(c, values.get((m, c)))
+    for row in board.rows:
+        cells = [f"**{board.cell(row, m, c)}**" if (row, m, c) in marks else
+                 f"{board.cell(row, m, c)} {TIED_MARK}" if (row, m, c) in ties else board.cell(row, m, c)
                  for m in board.masks for c in board.columns]
         out.append(f"| {md_escape(board.row_label(row))} | " + " | ".join(cells) + " |")
     for row, values in board.reported.items():
@@ -32,6 +32,8 @@ def _board(board, seeds) -> list[str]:
     out.append("")
     out += _bins(board.bins)
     out += _pairs(board)
+    out += _nfe(board)
+    out += _galleries(board)
     out += [f"![{md_escape(g.stem)}]({g.name})" for g in board.grids]
     out += [f"![{md_escape(p.stem)}](plots/{p.name})" for p in board.plots]
     return out + ([""] if board.grids or board.plots else [])
@@ -60,6 +62,32 @@ def _pairs(board) -> list[str]:
             cells = ["" if c is None else f"{c.mean_diff:+.3f}{star if table.significant(c) else ''}" for c in line]
             out.append("| " + " | ".join([md_escape(r)] + cells) + " |")
         out.append("")
+    return out
+
+
+def _nfe(board) -> list[str]:
+    """Quality at matched NFE budgets (nfe_view.py)."""
+    from ..nfe_view import table_cells
+
+    out = []
+    for table in board.nfe_tables:
+        header, body = table_cells(table)
+        out += [f"#### {md_escape(table.mask)}: best {md_escape(table.metric)} within each NFE budget", "",
+                "| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in body] + [""]
+    return out
+
+
+def _galleries(board) -> list[str]:
+    """Each row's worst images per mask (gallery/), with the best row's output beside them."""
+    if not board.galleries:
+        return []
+    out = []
+    for mask in dict.fromkeys(g.mask for g in board.galleries):
+        shown = [g for g in board.galleries if g.mask == mask]
+        out += [f"#### {md_escape(mask)}: failure gallery ({len(shown[0].images)} worst images per row by "
+                f"{md_escape(shown[0].metric)}; best row: {md_escape(shown[0].best_row)})", ""]
+        out += [f"![{md_escape(g.row)}](gallery/{g.path.name})" for g in shown] + [""]
     return out
 
 
