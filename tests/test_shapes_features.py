@@ -74,6 +74,7 @@ def flat_hole(images, side):
 
 LEVELS = {"blur": (blurred, (0.5, 1.0, 1.5, 2.5)), "noise": (noisy, (0.05, 0.1, 0.2, 0.4)),
           "flat hole": (flat_hole, (4, 8, 12, 16))}
+VISIBLE = {"blur": 1, "noise": 1, "flat hole": 3}  # σ 1 blur, σ 0.1 noise, the benchmark's centre hole mean-filled
 
 
 def properties(net, images) -> dict[str, bool]:
@@ -88,8 +89,8 @@ def properties(net, images) -> dict[str, bool]:
         dists = [distance(net, d, half_b) for d in degraded]
         out[f"{name}: distance rises"] = all(x < y for x, y in zip(dists, dists[1:], strict=False))
         # "near 0": KID (unbiased, unlike FID at 128 images) of two disjoint halves of the clean test split is
-        # a small fraction of the second level's
-        out[f"{name}: halves near 0"] = abs(kid(net, half_b, half_a)) < 0.2 * kid(net, degraded[1], half_a)
+        # below a quarter of a plainly visible degradation's
+        out[f"{name}: halves near 0"] = abs(kid(net, half_b, half_a)) < 0.25 * kid(net, degraded[VISIBLE[name]], half_a)
     out["centre hole: ground truth beats mean fill"] = fid(net, half_b, half_a) < fid(net, flat_hole(half_b, 16), half_a)
     return out
 

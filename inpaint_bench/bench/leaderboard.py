@@ -27,7 +27,18 @@ DEFAULT_GALLERY = 8  # re-rendering without the sweep: the k of the galleries, f
 
 
 def write_leaderboards(store, dataset: str, sweep=None, wandb: bool = False) -> list[Path]:
-    """Write the four leaderboard files (and sample grids and plots) of `dataset`; returns their paths."""
+    """Write the four leaderboard files (and sample grids and plots) of `dataset`; returns their paths.
+    Several sweeps (shards of a job array) finishing together take turns: a lock per results folder, so one
+    cannot delete a figure another is about to embed."""
+    from filelock import FileLock
+
+    folder = store.root / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".leaderboard.lock")):
+        return _write_leaderboards(store, dataset, sweep, wandb)
+
+
+def _write_leaderboards(store, dataset: str, sweep, wandb: bool) -> list[Path]:
     results = store.read_all(dataset)
     if sweep is not None:  # labels are not part of a cell's id: the sweep's current labels win on re-render
         labels = {c.cell_id(): c.method.row() for c in sweep.cells()}

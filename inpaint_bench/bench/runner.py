@@ -357,10 +357,11 @@ def summary(result: dict) -> str:
 
 
 def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | None = None,
-              wandb: bool = True, echo=None, quiet: bool = False) -> list[dict]:
+              wandb: bool = True, echo=None, quiet: bool = False, shard: tuple[int, int] | None = None) -> list[dict]:
     """Run every cell not finished (or claimed by another sweep) yet, then write the leaderboards of each dataset.
     One progress display for the whole sweep (`trainer.progress`, not with `quiet`); under DDP only rank 0 prints
-    and writes leaderboards. `quiet`: only failures and the written files are printed."""
+    and writes leaderboards. `quiet`: only failures and the written files are printed. `shard=(I, N)`: only
+    shard I of N (`shards.py`), balanced by expected network forwards."""
     from .progress import SweepProgress
 
     trainer = trainer or TrainerOptions()
@@ -371,6 +372,11 @@ def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | 
     for dataset in sweep.datasets:
         store.check_writable(dataset_key(dataset))
     cells = sweep.cells()
+    if shard is not None:
+        from .plan import cell_forwards
+        from .shards import shard as take_shard
+
+        cells = take_shard(cells, *shard, cost=cell_forwards)
     show = trainer.progress and not quiet and echo is None and global_rank() == 0
     with SweepProgress(len(cells), enabled=show) as progress:
         return _sweep_cells(sweep, cells, store, trainer, wandb, echo or progress.echo, quiet,

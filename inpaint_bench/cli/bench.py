@@ -62,7 +62,12 @@ def _sweep(a) -> int:
 
     sweep = load_sweep(a.file, limit=a.limit, features=a.features, noise=a.noise, mask_polarity=a.mask_polarity,
                        resize_masks=a.resize_masks or None)
-    results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb, quiet=a.quiet)
+    shard = None
+    if getattr(a, "shard", None):
+        from ..bench.shards import parse_shard
+
+        shard = parse_shard(a.shard)
+    results = run_sweep(sweep, ResultStore(a.results), _trainer(a), wandb=not a.no_wandb, quiet=a.quiet, shard=shard)
     if global_rank() != 0:  # a DDP worker: rank 0 reports (see _run)
         return 0
     boards = (Path(a.results) / d / "leaderboard.md" for d in dict.fromkeys(map(dataset_key, sweep.datasets)))
@@ -171,6 +176,8 @@ def add_parsers(sub) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--limit", type=int, default=None, help="only the first N images of each split")
     p.add_argument("--features", choices=("auto", "trained", "untrained", "shapes"), default=None)
+    p.add_argument("--shard", default=None, help="I/N: only shard I (from 0) of N, for job arrays "
+                   "(every cell in exactly one shard, balanced by expected cost); `leaderboard` merges afterwards")
     p.add_argument("--noise", choices=("cpu", "device"), default=None, help="per-image noise generators: cpu "
                    "(default; the same numbers on every device) or device (on the accelerator; faster, reproducible "
                    "per device type)")
@@ -183,6 +190,8 @@ def add_parsers(sub) -> None:
                    "(photos), celebahq, places2, imagenet")
     b.add_argument("--limit", type=int, default=None)
     b.add_argument("--features", choices=("auto", "trained", "untrained", "shapes"), default=None)
+    b.add_argument("--shard", default=None, help="I/N: only shard I (from 0) of N, for job arrays "
+                   "(every cell in exactly one shard, balanced by expected cost); `leaderboard` merges afterwards")
     b.add_argument("--noise", choices=("cpu", "device"), default=None, help="per-image noise generators: cpu "
                    "(default; the same numbers on every device) or device (on the accelerator; faster, reproducible "
                    "per device type)")

@@ -99,35 +99,63 @@ def reference_features(batches: Iterable[torch.Tensor], key: dict, mode: str = "
     """Features [N, 2048] of the images in `batches` ([B, 3, H, W] in [-1, 1]), from the cache when present.
 
     `key` must identify the images (dataset, split checksum, size, n); the mode and weights are added to it.
+    Many processes (DDP ranks, shards of a job array, nodes on a shared file system) may ask at once: one computes
+    under a file lock beside the cache file and writes it atomically; the others wait for the lock and read it.
     """
+    from filelock import FileLock
+
     extractor = feature_extractor(mode, untrained)
     key = {**key, "mode": extractor.label}
     path = cache_path(key)
-    if path.exists():
-        with np.load(path) as cached:
-            if json.loads(str(cached["key"])) == key:
-                return cached["features"]
-    feats = np.concatenate([extractor(b).double().cpu().numpy() for b in batches])
-    buf = io.BytesIO()
-    np.savez(buf, features=feats, mu=feats.mean(0), sigma=np.cov(feats, rowvar=False), key=json.dumps(key, sort_keys=True))
-    atomic_write(path, buf.getvalue())
+    cached = _read_cached(path, key)
+    if cached is not None:
+        return cached
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        cached = _read_cached(path, key)  # written by the process that held the lock before us
+        if cached is not None:
+            return cached
+        feats = np.concatenate([extractor(b).double().cpu().numpy() for b in batches])
+        buf = io.BytesIO()
+        np.savez(buf, features=feats, mu=feats.mean(0), sigma=np.cov(feats, rowvar=False),
+                 key=json.dumps(key, sort_keys=True))
+        atomic_write(path, buf.getvalue())
     return feats
+
+
+def _read_cached(path, key: dict) -> np.ndarray | None:
+    if not path.exists():
+        return None
+    with np.load(path) as cached:
+        return cached["features"] if json.loads(str(cached["key"])) == key else None
 
 
 def build_stats(folder, out, size: int = 256, mode: str = "legacy_pytorch", untrained: bool = False,
                 batch: int = 32, resize: str = "bicubic", progress=None) -> dict:
     """FID statistics (clean-fid's `mu`, `sigma`) of every image under `folder`, written to `out`.
-    `progress(total, label)` → an `advance(k)` callable, for a progress bar (the command's)."""
+    `progress(total, label)` → an `advance(k)` callable, for a progress bar (the command's).
+    Builders of one `out` at the same moment (a job array's tasks): one computes under a lock beside the file,
+    the others wait and take the file it wrote (written after they asked) instead of computing it again."""
+    import time
     from pathlib import Path
+
+    from filelock import FileLock
 
     from ..data.images import list_images
 
+    asked = time.time()
     n = len(list_images(Path(folder).expanduser()))
     if n < 2:
         raise ValueError(f"{folder}: {n} image(s); FID statistics need at least 2")
     extractor = feature_extractor(mode, untrained)
-    advance = progress(n, f"features ({extractor.label})") if progress else None
-    feats = np.concatenate([extractor(images).double().cpu().numpy()
-                            for images in folder_batches(folder, size, batch, advance, resize)])
-    save_stats(out, feats)
-    return {"out": str(out), "n_images": len(feats), "mode": extractor.label, "size": size}
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    info = {"out": str(out), "n_images": n, "mode": extractor.label, "size": size}
+    with FileLock(str(out) + ".lock"):
+        if out.exists() and out.stat().st_mtime >= asked:  # another builder finished it while we waited
+            return {**info, "built_by": "another process"}
+        advance = progress(n, f"features ({extractor.label})") if progress else None
+        feats = np.concatenate([extractor(images).double().cpu().numpy()
+                                for images in folder_batches(folder, size, batch, advance, resize)])
+        save_stats(out, feats)
+    return info

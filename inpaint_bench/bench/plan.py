@@ -1,0 +1,105 @@
+"""What a sweep will cost before it runs: network evaluations per image from a dry run, cells' expected work.
+
+`dry_run_nfe(spec)` runs the method once, as configured, on one 32² `shapes` scene with a centre hole — with
+untrained tiny networks in place of its checkpoints that answer with zeros after their first call (the step
+schedule does not depend on the weights, so the count is the configured one, in a fraction of a second). Two methods decide some steps from their networks' outputs (StrDiffusion's
+resampling, IS-Diff's re-sampling attempts); their dry-run count is marked as varying.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import torch
+
+NETWORK_FILES = ("checkpoint", "gradient_checkpoint", "structure_checkpoint", "discriminator_checkpoint")
+ARCHITECTURES = ("net", "structure_net", "discriminator_net", "classifier_net", "classifier")
+VARYING = {"strdiffusion": "resampling", "isdiff_repaint": "re-sampling attempts", "isdiff_ddnm": "re-sampling attempts"}
+DRY_SIZE = 32
+
+
+def dry_config(name: str, config: dict) -> dict:
+    """`config` with every network untrained and tiny; IR-SDE/StrDiffusion keep the T their checkpoint has."""
+    from ..methods.registry import METHODS, config_keys
+
+    valid = set(config_keys(METHODS.get(name)))
+    dry = {k: v for k, v in config.items() if k not in ARCHITECTURES}
+    dry.update({k: None for k in NETWORK_FILES if k in valid})
+    if "T" in valid and config.get("T") is None:
+        dry["T"] = _checkpoint_T(name, config.get("checkpoint", "tiny"))
+    return dry
+
+
+def _checkpoint_T(name: str, checkpoint) -> int:
+    from ..methods.irsde import OFFICIAL_T, trained_T
+    from ..nets.checkpoint_files import resolve_checkpoint
+
+    try:
+        path = resolve_checkpoint(checkpoint, name)
+    except (FileNotFoundError, OSError):  # official weights not downloaded: the official T
+        return OFFICIAL_T
+    return (trained_T(path) if path is not None else None) or OFFICIAL_T
+
+
+@functools.lru_cache(maxsize=256)
+def _dry_run(name: str, config_json: str) -> tuple[int, tuple]:
+    from .. import masks, methods
+    from ..data.shapes import ShapesDataset
+    from ..diffusion.noise import sample_generators
+    from ..methods.base import run_inpaint
+
+    method = methods.build(name, **dry_config(name, json.loads(config_json))).eval()
+    method.for_mask(masks.spec("center").family)
+    for child in method.children():
+        if any(True for _ in child.parameters()):
+            _answer_with_zeros(child)
+    image = ShapesDataset("test", DRY_SIZE)[0]["image"][None]
+    mask = masks.mask_source("center", size=DRY_SIZE, seed=0)(0)[None].float()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        run_inpaint(method, image, mask, sample_generators(0, ["plan"]))
+    return int(method.nfe), tuple(sorted(method.aux_nfe.items()))
+
+
+def _answer_with_zeros(network: torch.nn.Module) -> None:
+    """After one real forward per input shape, the network returns zeros of its output's shape: the dry run then
+    costs the sampler's arithmetic, not thousands of forwards (the count is what it measures)."""
+    forward, shapes = network.forward, {}
+
+    def counted(*args, **kwargs):
+        key = tuple(tuple(a.shape) for a in args if isinstance(a, torch.Tensor))
+        if key not in shapes:
+            out = forward(*args, **kwargs)
+            shapes[key] = (out.shape, out.dtype) if isinstance(out, torch.Tensor) else None
+            return out
+        if shapes[key] is None:  # not a single tensor: keep the real network
+            return forward(*args, **kwargs)
+        shape, dtype = shapes[key]
+        return torch.zeros(shape, dtype=dtype)
+
+    network.forward = counted
+
+
+def dry_run_nfe(spec) -> tuple[int, dict]:
+    """(NFE per image, auxiliary network calls per image by network) of a MethodSpec; 0 for classical rows."""
+    nfe, aux = _dry_run(spec.name, json.dumps(spec.config, sort_keys=True, default=str))
+    return nfe, dict(aux)
+
+
+def cell_images(cell) -> int | None:
+    """Images a cell scores: its limit, or the split's size when the data is here; None when unknown."""
+    from .config import cell_datamodule
+
+    try:
+        n = len(cell_datamodule(cell).dataset)
+    except Exception:  # the dataset is not on this machine: the limit is all we know
+        return cell.protocol.limit
+    return min(n, cell.protocol.limit) if cell.protocol.limit else n
+
+
+def cell_forwards(cell) -> float:
+    """Expected network forwards of a cell (images × (NFE + auxiliary calls)); a cell of unknown size counts as
+    one image, a classical row as one forward per image (its work is not zero)."""
+    nfe, aux = dry_run_nfe(cell.method)
+    return (cell_images(cell) or 1) * max(1, nfe + sum(aux.values()))
