@@ -102,3 +102,26 @@ def test_three_shards_at_once_one_killed_and_restarted_compute_every_cell_once(t
     theirs = (single / "shapes" / "leaderboard.csv").read_text().splitlines()
     keep = lambda rows: sorted(r for r in rows if ",s/img," not in r)  # noqa: E731
     assert keep(ours) == keep(theirs)
+
+
+def test_plan_prints_every_cell_with_its_forwards_and_hours(tmp_path, capsys):
+    from inpaint_bench.cli import main
+
+    (tmp_path / "s.yaml").write_text(SWEEP)
+    assert main(["plan", str(tmp_path / "s.yaml"), "--seconds-per-nfe", "0.5"]) == 0
+    out = capsys.readouterr().out
+    ddnm = [line for line in out.splitlines() if "ddnm(steps=2)" in line]
+    assert len(ddnm) == 3  # one per mask
+    cells = ddnm[0].split()
+    assert cells[-4:] == ["6", "2", "12", f"{12 * 0.5 / 3600:.3g}"]  # images, NFE, forwards, hours
+    assert "12 cells, 36 network forwards" in out  # only the ddnm rows have a network
+
+
+def test_plan_measures_a_forward_inside_the_sampler():
+    from inpaint_bench.bench.config import MethodSpec
+    from inpaint_bench.bench.plan import measured_seconds_per_forward
+
+    seconds, what = measured_seconds_per_forward(MethodSpec("ddnm", {"steps": 5}), 32, 2)
+    assert 0 < seconds < 60 and what == "configured weights"
+    seconds, _ = measured_seconds_per_forward(MethodSpec("i2sb", {"nfe": 1}), 32, 2)  # one forward: still timed
+    assert seconds > 0

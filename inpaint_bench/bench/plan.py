@@ -103,3 +103,79 @@ def cell_forwards(cell) -> float:
     one image, a classical row as one forward per image (its work is not zero)."""
     nfe, aux = dry_run_nfe(cell.method)
     return (cell_images(cell) or 1) * max(1, nfe + sum(aux.values()))
+
+
+class _Enough(Exception):
+    """Raised from a network hook once enough forwards were timed."""
+
+
+def measured_seconds_per_forward(spec, size: int, batch: int, device: str = "cpu", forwards: int = 3) -> tuple[float, str]:
+    """Seconds per network forward (per batch of `batch` images at `size`²) of the method as configured, timed
+    inside its own sampler: from its first network call to its (forwards + 1)-th, so the sampler's arithmetic
+    between calls is included. With its weights missing, the same method with untrained networks (labelled)."""
+    import time
+
+    from .. import masks, methods
+
+    try:
+        method, what = methods.build(spec.name, **spec.config), "configured weights"
+    except (FileNotFoundError, OSError):
+        method, what = methods.build(spec.name, **dry_config(spec.name, spec.config)), "untrained tiny networks"
+    method = method.to(device).eval()
+    method.for_mask(masks.spec("center").family)
+    calls: list[float] = []
+
+    def hook(*_):
+        calls.append(time.perf_counter())
+        if len(calls) > forwards:
+            raise _Enough
+
+    handles = [net.register_forward_pre_hook(hook) for net in _networks(method)]
+    image = torch.rand(batch, 3, size, size, device=device) * 2 - 1
+    mask = masks.mask_source("center", size=size, seed=0)(0)[None].float().expand(batch, -1, -1, -1).to(device)
+    finished = False
+    try:
+        from ..methods.base import run_inpaint
+
+        run_inpaint(method, image, mask, None)
+        finished = True
+    except _Enough:
+        pass
+    finally:
+        for h in handles:
+            h.remove()
+    end = time.perf_counter()
+    if not calls:
+        return 0.0, what
+    done = len(calls) if finished else len(calls) - 1  # the forward stopped at its start did not run
+    return (end - calls[0]) / max(1, done), what
+
+
+def _networks(module) -> list:
+    """The networks a method calls: its children with parameters, looking inside a child that is itself a method
+    (IS-Diff's base)."""
+    from ..methods.base import InpaintMethod
+
+    out = []
+    for child in module.children():
+        if isinstance(child, InpaintMethod):
+            out += _networks(child)
+        elif any(True for _ in child.parameters()):
+            out.append(child)
+    return out
+
+
+def plan_rows(sweep, seconds_per_forward=None) -> list[dict]:
+    """One row per cell: images, NFE per image, auxiliary calls, forwards, and hours when a per-forward time
+    (seconds for one image; a callable of the cell, or a number) is given."""
+    rows = []
+    for cell in sweep.cells():
+        nfe, aux = dry_run_nfe(cell.method)
+        images = cell_images(cell)
+        forwards = (images or 0) * (nfe + sum(aux.values()))
+        per = seconds_per_forward(cell) if callable(seconds_per_forward) else seconds_per_forward
+        rows.append({"dataset": cell.protocol.dataset, "mask": cell.mask, "row": cell.method.row(), "seed": cell.seed,
+                     "images": images, "nfe": nfe, "aux": aux, "forwards": forwards,
+                     "varies": VARYING.get(cell.method.name), "hours": None if per is None or images is None
+                     else forwards * per / 3600})
+    return rows

@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .compare import add_parser as add_compare
 
     add_compare(sub)
+    from .plan import add_parser as add_plan
+
+    add_plan(sub)
     return parser
 
 
