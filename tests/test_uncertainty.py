@@ -87,9 +87,9 @@ def test_best_within_a_budget_picks_the_best_setting_that_fits():
 
     points = [(5.0, 12.0, "a5"), (10.0, 14.0, "a10"), (20.0, 13.0, "a20")]
     assert best_within(points, 4, "psnr_hole") is None
-    assert best_within(points, 5, "psnr_hole") == (12.0, "a5")
-    assert best_within(points, 25, "psnr_hole") == (14.0, "a10")  # more NFE is not always better
-    assert best_within(points, 25, "lpips") == (12.0, "a5")  # lower is better
+    assert best_within(points, 5, "psnr_hole") == (12.0, "a5", 5.0)
+    assert best_within(points, 25, "psnr_hole") == (14.0, "a10", 10.0)  # more NFE is not always better
+    assert best_within(points, 25, "lpips") == (12.0, "a5", 5.0)  # lower is better
 
 
 @pytest.fixture(scope="module")

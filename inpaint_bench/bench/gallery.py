@@ -2,7 +2,7 @@
 ground truth and the best row's output on the same image (`results/<dataset>/gallery/`).
 
 They need every output image of a cell (`gallery: k` in a sweep saves them: `outputs/<cell id>/<index>.png`, one
-PNG per image and cell — about 2–3 KB at 32², 100–150 KB at 256²). Rows whose cells ran without saved outputs
+PNG per image and cell — about 1 KB at 32² (1.6 MB for `make bench`), some 100 KB at 256²). Rows whose cells ran without saved outputs
 are left out of the gallery, and the page says so.
 """
 

@@ -21,7 +21,7 @@ class NFETable:
     mask: str
     metric: str
     budgets: list[float]
-    rows: dict[str, list[tuple[float, str] | None]]  # family → per budget (value, the setting's row) or None
+    rows: dict[str, list[tuple[float, str, float] | None]]  # family → per budget (value, setting's row, its NFE)
 
 
 def family_points(results: list[dict], mask: str, metric: str) -> dict[str, list[tuple[float, float, str]]]:
@@ -34,9 +34,11 @@ def family_points(results: list[dict], mask: str, metric: str) -> dict[str, list
     return {name: sorted(p) for name, p in points.items()}
 
 
-def best_within(points: list[tuple[float, float, str]], budget: float, metric: str) -> tuple[float, str] | None:
-    """The best metric value (and its row) among settings with NFE ≤ budget; None when every setting costs more."""
-    within = [(value, row) for nfe, value, row in points if nfe <= budget + 1e-9]
+def best_within(points: list[tuple[float, float, str]], budget: float,
+                metric: str) -> tuple[float, str, float] | None:
+    """The best metric value (with its row and NFE) among settings with NFE ≤ budget; None when every setting
+    costs more."""
+    within = [(value, row, nfe) for nfe, value, row in points if nfe <= budget + 1e-9]
     if not within:
         return None
     pick = min if metric in LOWER_IS_BETTER else max
@@ -61,8 +63,9 @@ def nfe_tables(board) -> list[NFETable]:
 
 
 def table_cells(table: NFETable) -> tuple[list[str], list[list[str]]]:
-    """Header and body as text: `value (row)` per cell, — where the family has no setting within the budget."""
+    """Header and body as text: `value (NFE n)` per cell — the NFE of the setting that gave it — and — where the
+    family has no setting within the budget (the rows of each setting are in the main table)."""
     header = ["method"] + [f"NFE ≤ {b:g}" for b in table.budgets]
-    body = [[name] + ["—" if cell is None else f"{fmt(table.metric, cell[0])} ({cell[1]})" for cell in cells]
+    body = [[name] + ["—" if cell is None else f"{fmt(table.metric, cell[0])} (NFE {cell[2]:g})" for cell in cells]
             for name, cells in table.rows.items()]
     return header, body
