@@ -63,8 +63,8 @@ smoke: $(STAMP)  ## CI smoke: every method path on 4 tiny images, then the shipp
 	$(BIN)/inpaint-bench sweep benchmarks/smoke.yaml --results results/smoke --no-wandb --no-progress
 	@# until the 32² retraining ships (issue 25): the rows that pass today, on hole PSNR; then every learned row on
 	@# PSNR and FID. The second run must see every learned method's untrained networks fail the check.
-	$(BIN)/python benchmarks/check_learned.py --images 16 --psnr-only --methods i2sb,asyncdsb,repaint,ddnm,isdiff_ddnm
-	$(BIN)/python benchmarks/check_learned.py --images 16 --untrained
+	$(BIN)/python benchmarks/check_learned.py --images 64 --psnr-only --methods i2sb,asyncdsb,repaint,ddnm,isdiff_ddnm
+	$(BIN)/python benchmarks/check_learned.py --images 8 --untrained
 
 perf: $(STAMP)  ## measure harness overhead, cost, metric throughput, DDP scaling, masks → benchmarks/results/perf.md
 	$(BIN)/python benchmarks/perf.py
