@@ -11,7 +11,7 @@ from inpaint_bench.data import build_datamodule
 from inpaint_bench.data.augment import Augment, AugmentedDataset, EpochSampler
 from inpaint_bench.data.folder import DatasetError
 
-FULL = Augment(crop=48, hflip=True, vflip=True, transpose=True)
+FULL = Augment(crop=24, hflip=True, vflip=True, transpose=True)  # shapes: 32² by default
 
 
 def test_image_and_mask_stay_aligned_under_crop_and_flips():
@@ -23,7 +23,7 @@ def test_image_and_mask_stay_aligned_under_crop_and_flips():
     for epoch in range(3):
         for i in range(len(derived)):
             out = AugmentedDataset(derived, FULL, seed=0)[(i, epoch)]
-            assert out["image"].shape == (3, 48, 48) and out["mask"].shape == (1, 48, 48)
+            assert out["image"].shape == (3, 24, 24) and out["mask"].shape == (1, 24, 24)
             assert torch.equal(out["mask"], (out["image"][:1] > 0).float())
             seen.add(hashlib.sha256(out["image"].numpy().tobytes()).hexdigest())
     assert len(seen) > 16  # epochs differ: crops and flips are drawn anew per (epoch, index)
@@ -55,7 +55,7 @@ def test_the_test_split_is_never_augmented():
     plain = build_datamodule("shapes", split="train", limit=4, batch_size=4, size=64)
     batch = next(iter(dm.predict_dataloader()))
     assert torch.equal(batch["image"], next(iter(plain.predict_dataloader()))["image"])  # predict: untouched
-    assert next(iter(dm.train_dataloader()))["image"].shape[-1] == 48  # train: cropped
+    assert next(iter(dm.train_dataloader()))["image"].shape[-1] == 24  # train: cropped
 
 
 def test_the_order_is_a_function_of_seed_and_epoch():

@@ -86,7 +86,8 @@ def train_features(out: Path = Path("runs/features"), max_steps: int = 6000, bat
                         ckpt_path=checked_resume(last) if resume and last.exists() else None)
     report = held_out_report(model.net, size=size)
     path = (CHECKPOINT_DIR / "shapes_features_tiny.safetensors") if export_tiny else out / "shapes_features.safetensors"
-    meta = {"method": "shapes_features", "config": json.dumps(model.net.config.as_dict()), "size": size, "steps": max_steps,
+    meta = {"method": "shapes_features", "dataset": "shapes", "split": "train",
+            "config": json.dumps(model.net.config.as_dict()), "size": size, "steps": max_steps,
             "batch_size": batch_size, "lr": lr, "seed": seed, **{k: f"{v:.4f}" for k, v in report.items()}}
     save_safetensors(model.net, path, half=False, metadata=meta)
     if export_tiny:
