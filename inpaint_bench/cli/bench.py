@@ -171,16 +171,21 @@ def results_dataset(name: str, results: Path, data_root: str | None = None) -> s
     return key
 
 
-def add_parsers(sub) -> None:
-    p = sub.add_parser("sweep", help="run every cell of a sweep YAML (skipping finished ones) and write leaderboards")
-    p.add_argument("file", type=Path)
-    p.add_argument("--limit", type=int, default=None, help="only the first N images of each split")
+def _sweep_args(p) -> None:
+    """The options `sweep` and `bench` share: features, sharding, where the noise is drawn."""
     p.add_argument("--features", choices=("auto", "trained", "untrained", "shapes"), default=None)
     p.add_argument("--shard", default=None, help="I/N: only shard I (from 0) of N, for job arrays "
                    "(every cell in exactly one shard, balanced by expected cost); `leaderboard` merges afterwards")
     p.add_argument("--noise", choices=("cpu", "device"), default=None, help="per-image noise generators: cpu "
                    "(default; the same numbers on every device) or device (on the accelerator; faster, reproducible "
                    "per device type)")
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("sweep", help="run every cell of a sweep YAML (skipping finished ones) and write leaderboards")
+    p.add_argument("file", type=Path)
+    p.add_argument("--limit", type=int, default=None, help="only the first N images of each split")
+    _sweep_args(p)
     _mask_args(p)
     _trainer_args(p)
     p.set_defaults(func=_sweep)
@@ -189,12 +194,7 @@ def add_parsers(sub) -> None:
     b.add_argument("--dataset", default="shapes", help="the default benchmark is shapes (procedural); also tiny "
                    "(photos), celebahq, places2, imagenet")
     b.add_argument("--limit", type=int, default=None)
-    b.add_argument("--features", choices=("auto", "trained", "untrained", "shapes"), default=None)
-    b.add_argument("--shard", default=None, help="I/N: only shard I (from 0) of N, for job arrays "
-                   "(every cell in exactly one shard, balanced by expected cost); `leaderboard` merges afterwards")
-    b.add_argument("--noise", choices=("cpu", "device"), default=None, help="per-image noise generators: cpu "
-                   "(default; the same numbers on every device) or device (on the accelerator; faster, reproducible "
-                   "per device type)")
+    _sweep_args(b)
     _mask_args(b)
     _trainer_args(b)
     b.set_defaults(func=_bench)

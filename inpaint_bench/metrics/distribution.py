@@ -78,17 +78,27 @@ class _ReferencedFeatures(PerImageMetric):
             self.ref_rows.append(self._features(target).double())
             self.ref_index.append(torch.as_tensor(index, device=pred.device).reshape(-1).long())
 
-    def value(self, feats: np.ndarray) -> float:
+    def prepared_reference(self):
+        """What `value` compares against, computed once (FID: μ, Σ; KID: the feature rows)."""
         raise NotImplementedError
+
+    def value(self, feats: np.ndarray, reference) -> float:
+        raise NotImplementedError
+
+    def compute(self) -> torch.Tensor:
+        return torch.tensor(self.value(self.unique_rows()[0].cpu().numpy(), self.prepared_reference()),
+                            dtype=torch.float64)
 
     def bootstrap(self, n_boot: int, seed: int = 0) -> tuple[float, float]:
         """95 % percentile interval of the metric over `n_boot` resamples (with replacement) of the output
-        images' feature rows, the reference held fixed; all processes' rows. A resample repeats images, and FID's
-        bias grows as the number of distinct images falls: the interval shows the spread, not the bias."""
+        images' feature rows, the reference held fixed (prepared once); all processes' rows. A resample repeats
+        images, and FID's bias grows as the number of distinct images falls: the interval shows the spread, not
+        the bias."""
         with self.sync_context(should_sync=True, should_unsync=True):
             feats = self.unique_rows()[0].cpu().numpy()
+            reference = self.prepared_reference()
             rng = np.random.default_rng(seed)
-            values = [self.value(feats[rng.integers(0, len(feats), len(feats))]) for _ in range(n_boot)]
+            values = [self.value(feats[rng.integers(0, len(feats), len(feats))], reference) for _ in range(n_boot)]
         low, high = np.percentile(values, [2.5, 97.5])
         return float(low), float(high)
 
@@ -164,36 +174,36 @@ def _frechet(mu1, trace1: float, mu2, sigma2, trace_sqrt: float) -> float:
 class FID(_ReferencedFeatures):
     """Fréchet Inception Distance on float64 means and covariances of the features."""
 
-    def compute(self) -> torch.Tensor:
-        return torch.tensor(self.value(self.unique_rows()[0].cpu().numpy()), dtype=torch.float64)
-
-    def value(self, feats: np.ndarray) -> float:
-        """FID of output features `feats` against the reference."""
-        if self.stats is not None:  # published μ, Σ (e.g. I²SB's 50k ImageNet val statistics)
-            if len(feats) < 2:
-                raise ValueError("FID needs at least 2 images on each side")
-            return frechet_distance_features(feats, self.stats.mu, self.stats.sigma)
+    def prepared_reference(self) -> tuple[np.ndarray, np.ndarray]:
+        """(μ, Σ) of the reference: published statistics (e.g. I²SB's 50k ImageNet val), or of its feature rows."""
+        if self.stats is not None:
+            return self.stats.mu, self.stats.sigma
         ref = self.reference_rows()
-        if len(feats) < 2 or len(ref) < 2:
+        if len(ref) < 2:
             raise ValueError("FID needs at least 2 images on each side")
-        return frechet_distance_features(feats, ref.mean(0), np.cov(ref, rowvar=False))
+        return ref.mean(0), np.cov(ref, rowvar=False)
+
+    def value(self, feats: np.ndarray, reference: tuple[np.ndarray, np.ndarray]) -> float:
+        if len(feats) < 2:
+            raise ValueError("FID needs at least 2 images on each side")
+        return frechet_distance_features(feats, *reference)
 
 
 class KID(_ReferencedFeatures):
     """Kernel Inception Distance (clean-fid's `kernel_distance`, subset draw seeded with KID_SEED)."""
 
-    def compute(self) -> torch.Tensor:
-        return torch.tensor(self.value(self.unique_rows()[0].cpu().numpy()), dtype=torch.float64)
+    def prepared_reference(self) -> np.ndarray:
+        return self.reference_rows()
 
-    def value(self, feats: np.ndarray) -> float:
+    def value(self, feats: np.ndarray, reference: np.ndarray) -> float:
         from cleanfid.fid import kernel_distance
 
-        ref = self.reference_rows()
-        if min(len(feats), len(ref)) < KID_MIN_IMAGES:
+        if min(len(feats), len(reference)) < KID_MIN_IMAGES:
             raise ValueError(f"KID needs at least {KID_MIN_IMAGES} images on each side (got {len(feats)} outputs, "
-                             f"{len(ref)} references): with fewer, clean-fid's subsets repeat a handful of images")
+                             f"{len(reference)} references): with fewer, clean-fid's subsets repeat a handful of "
+                             "images")
         with numpy_seed(KID_SEED):
-            return float(kernel_distance(feats, ref))
+            return float(kernel_distance(feats, reference))
 
 
 @reused
