@@ -64,3 +64,16 @@ def test_a_wrongly_typed_override_is_refused(capsys):
     with pytest.raises(SystemExit) as done:
         main(["train", "--config", "configs/ddpm_tiny.yaml", "--model.lr", "fast", "--print_config"])
     assert done.value.code != 0
+
+
+def test_options_before_the_net_name_stay_with_the_plain_trainer():
+    """The Makefile's `train --dataset shapes … NET` is the plain trainer; only --config/--print_config is a recipe."""
+    from inpaint_bench.cli import build_parser, is_recipe_training
+
+    argv = ["train", "--dataset", "shapes", "--size", "32", "--resume", "--export-tiny", "i2sb", "--mask", "center"]
+    assert not is_recipe_training(argv)
+    args = build_parser().parse_args(argv)
+    assert (args.method, args.size, args.mask, args.resume) == ("i2sb", 32, "center", True)
+    assert is_recipe_training(["train", "--config", "configs/ddpm_tiny.yaml"])
+    assert is_recipe_training(["train", "--config=configs/ddpm_tiny.yaml", "--trainer.max_steps", "2"])
+    assert not is_recipe_training(["bench", "--config", "x.yaml"])

@@ -50,9 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def is_recipe_training(argv: list[str]) -> bool:
+    """`train --config RECIPE …` / `train --print_config …` go to LightningCLI; `train [--opts] NET [--opts]` does not."""
+    if not argv or argv[0] != "train":
+        return False
+    return any(a in ("-c", "--print_config") or a.startswith(("--config", "--print_config=")) for a in argv[1:])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if len(argv) >= 2 and argv[0] == "train" and argv[1].startswith("--") and argv[1] not in ("--help", "-h"):
+    if is_recipe_training(argv):
         from .train_recipe import main as train_cli  # `train --config …`, `--print_config`: LightningCLI
 
         try:
