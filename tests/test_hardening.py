@@ -22,7 +22,7 @@ from test_bench import BASE, QUIET, sweep_file
 
 from inpaint_bench.bench import runner
 from inpaint_bench.bench.config import ConfigError, load_sweep
-from inpaint_bench.bench.runner import TrainerOptions, claim, run_sweep
+from inpaint_bench.bench.runner import TrainerOptions, run_sweep
 from inpaint_bench.bench.store import ResultsFolderError, ResultStore
 from inpaint_bench.cli import build_parser, main
 
@@ -259,30 +259,54 @@ def test_disk_full_leaves_no_temp_file_and_keeps_the_old_file(tmp_path, monkeypa
 
 # 8. concurrent sweeps -------------------------------------------------------------------------------------------
 def test_a_cell_claimed_by_another_sweep_is_skipped_and_a_ddp_sibling_joins_it(tmp_path, monkeypatch):
-    store = ResultStore(tmp_path)
-    folder = store.cell_path("tiny", "abc").parent
+    from inpaint_bench.bench import launch
+
+    folder = ResultStore(tmp_path).cell_path("tiny", "abc").parent
     folder.mkdir(parents=True)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
         from filelock import FileLock
         lock = FileLock({str(folder / '.abc.lock')!r}); lock.acquire()
+        print("held", flush=True); time.sleep(1.0)  # a sibling looking now finds the lock but no owner yet
         Path({str(folder / '.abc.owner')!r}).write_text("other-sweep")
-        print("held", flush=True); time.sleep(60)""")], stdout=subprocess.PIPE, text=True)
+        time.sleep(60)""")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        monkeypatch.setenv(runner.SWEEP_TOKEN, "this-sweep")
-        with claim(store, "tiny", "abc") as mine:
+        monkeypatch.setenv(launch.SWEEP_TOKEN, "other-sweep")
+        with launch.claim(folder, "abc") as mine:
+            assert mine is True  # a DDP process of the sweep that holds it: waits for the owner, then joins
+        monkeypatch.setenv(launch.SWEEP_TOKEN, "this-sweep")
+        with launch.claim(folder, "abc") as mine:
             assert mine is False  # another sweep is computing it
-        monkeypatch.setenv(runner.SWEEP_TOKEN, "other-sweep")
-        with claim(store, "tiny", "abc") as mine:
-            assert mine is True  # a DDP process of the sweep that holds it
     finally:
         holder.kill()
         holder.wait()
-    monkeypatch.setenv(runner.SWEEP_TOKEN, "this-sweep")
-    with claim(store, "tiny", "abc") as mine:
+    with launch.claim(folder, "abc") as mine:
         assert mine is True  # released when its holder died
+
+
+def test_the_processes_of_one_external_launch_share_a_sweep_token(monkeypatch):
+    """torchrun and SLURM processes are not children of one launcher: their token comes from the job's identity,
+    equal across the job's ranks and different for another job running at the same time."""
+    from inpaint_bench.bench import launch
+
+    def token(**env):
+        for var in ("SLURM_PROCID", "SLURM_JOB_ID", "SLURM_STEP_ID", "TORCHELASTIC_RUN_ID", "MASTER_ADDR",
+                    "MASTER_PORT", "RANK", "LOCAL_RANK", launch.SWEEP_TOKEN):
+            monkeypatch.delenv(var, raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        launch.join_sweep()
+        return launch.os.environ.get(launch.SWEEP_TOKEN)
+
+    slurm = [token(SLURM_PROCID=str(r), SLURM_JOB_ID="77", SLURM_STEP_ID="0") for r in range(3)]
+    assert len(set(slurm)) == 1 and token(SLURM_PROCID="0", SLURM_JOB_ID="78", SLURM_STEP_ID="0") != slurm[0]
+    elastic = [token(RANK=str(r), LOCAL_RANK="0", TORCHELASTIC_RUN_ID="none", MASTER_ADDR="n0", MASTER_PORT="29500")
+               for r in range(2)]
+    assert len(set(elastic)) == 1
+    assert token(RANK="0", TORCHELASTIC_RUN_ID="none", MASTER_ADDR="n0", MASTER_PORT="29501") != elastic[0]
+    assert token() != token()  # a launcher: a fresh token per sweep
 
 
 # 9. input validation --------------------------------------------------------------------------------------------

@@ -12,40 +12,16 @@ import json
 import os
 import time
 import traceback
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..files import weights
 from ..files.provenance import code_version, recording
 from .config import CellConfig, SweepConfig, cell_datamodule, dataset_key
+from .launch import LAUNCHER_PID, claim, global_rank, join_sweep, launched_externally, own_child
 from .store import ResultStore
 
-SWEEP_TOKEN = "INPAINT_BENCH_SWEEP_TOKEN"  # shared by one sweep's DDP processes (children inherit rank 0's env)
 COMMUNICATION_ERRORS = ("Connection closed by peer", "Connection reset by peer", "gloo", "NCCL", "ProcessGroup",
                         "Broken pipe", "timed out")
-
-
-def global_rank() -> int:
-    """This process's rank in a Lightning / torchrun / SLURM launch (0 when not distributed)."""
-    for var in ("RANK", "SLURM_PROCID"):
-        if var in os.environ:
-            return int(os.environ[var])
-    return int(os.environ.get("NODE_RANK", 0)) * 1000 + int(os.environ.get("LOCAL_RANK", 0))
-
-
-def launched_externally() -> bool:
-    """True when torchrun / SLURM / a Lightning DDP parent started this process (the world size is fixed)."""
-    return any(v in os.environ for v in ("LOCAL_RANK", "RANK", "SLURM_PROCID", "TORCHELASTIC_RUN_ID"))
-
-
-LAUNCHER_PID = "INPAINT_BENCH_LAUNCHER_PID"  # set by a process before Lightning starts its DDP children
-
-
-def own_child() -> bool:
-    """True in a DDP process that Lightning started from this command (it re-runs the command line with the
-    launching process's environment), as opposed to torchrun / SLURM processes and the launcher itself."""
-    return os.environ.get(LAUNCHER_PID) not in (None, str(os.getpid()))
 
 
 @dataclasses.dataclass
@@ -242,7 +218,8 @@ def run_cell(cell: CellConfig, store: ResultStore, trainer: TrainerOptions | Non
                                "fid_mode": fid_mode, "reference": reference_identity(p, reference),
                                "feature_weights": feature_kind, "lpips_net": lpips_net, "seed": cell.seed, "resize": p.resize,
                                "quantize": p.quantize, "noise": p.noise},
-                  "method": method.describe(), "devices": t.world_size, "weights": dict(used),
+                  "method": method.describe(), "devices": t.world_size, "num_nodes": t.num_nodes,
+                  "launcher": launcher_name(t.strategy), "weights": dict(used),
                   "hardware": hardware(trainer, cell.batch_size, type(t.accelerator).__name__.removesuffix(
                       "Accelerator").lower())}
         no_hole = sum(1 for h in module.per_image["hole_ratio"] if h == 0)
@@ -277,10 +254,17 @@ def _failure(store: ResultStore, dataset: str, cell_id: str, base: dict, err: Ex
         atomic_write(folder / f".{cell_id}.rank{rank}.error", json.dumps(mine).encode())
         time.sleep(1.0)  # let a rank whose failure caused ours write its error first
         errors = [json.loads(f.read_text()) for f in sorted(folder.glob(f".{cell_id}.rank*.error"))]
-    real = [e for e in errors if not any(c in e["error"] for c in COMMUNICATION_ERRORS)] or errors
-    first = min(real, key=lambda e: e["time"])
-    return {**base, "status": "failed", "error": first["error"], "failed_rank": first["rank"],
-            "traceback": first["traceback"], "all_rank_errors": [{k: e[k] for k in ("rank", "error")} for e in errors]}
+    real = [e for e in errors if not any(c in e["error"] for c in COMMUNICATION_ERRORS)]
+    first = min(real or errors, key=lambda e: e["time"])
+    record = {**base, "status": "failed", "error": first["error"], "failed_rank": first["rank"],
+              "traceback": first["traceback"], "all_rank_errors": [{k: e[k] for k in ("rank", "error")} for e in errors]}
+    lost = sorted(set(range(trainer.world_size if trainer is not None else 1)) - {e["rank"] for e in errors})
+    if not real and lost:  # only lost connections, and some ranks said nothing: those processes died
+        record.update(failed_rank=lost[0], lost_ranks=lost,
+                      error=f"rank(s) {', '.join(map(str, lost))} stopped without reporting an error (killed, out of "
+                            f"memory, or their node went down); rerun to complete the cell. Rank {first['rank']} "
+                            f"saw: {first['error']}")
+    return record
 
 
 def _loggers(cell, cell_id, group, save_dir):
@@ -311,41 +295,17 @@ def sample_images(dm, sample_dir):
     return images
 
 
+def launcher_name(strategy) -> str:
+    """Which environment placed the processes: lightning (its own children or one process), torchelastic
+    (torchrun), slurm, … — read from Lightning's cluster environment."""
+    env = getattr(strategy, "cluster_environment", None)
+    return type(env).__name__.removesuffix("Environment").lower() if env is not None else "single"
+
+
 def log_cell(logger, result: dict, per_image=None, images=None) -> None:
     from .wandb_log import log_result
 
     log_result(logger, result, per_image, images)
-
-
-@contextmanager
-def claim(store: ResultStore, dataset: str, cell_id: str):
-    """Yields whether this sweep should run the cell: a per-cell file lock, so two sweeps into one folder share
-    the work instead of computing a cell twice. The DDP processes of one sweep share rank 0's claim (through the
-    `SWEEP_TOKEN` they inherit); processes of an external launch without it do not lock."""
-    from filelock import FileLock, Timeout
-
-    folder = store.cell_path(dataset, cell_id).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    token = os.environ.get(SWEEP_TOKEN)
-    if token is None:
-        yield True
-        return
-    owner = folder / f".{cell_id}.owner"
-    lock = FileLock(str(folder / f".{cell_id}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        try:
-            yield owner.read_text() == token  # held by this sweep's rank 0: run with it
-        except OSError:
-            yield False
-        return
-    try:
-        owner.write_text(token)
-        yield True
-    finally:
-        owner.unlink(missing_ok=True)
-        lock.release()
 
 
 def summary(result: dict) -> str:
@@ -367,8 +327,7 @@ def run_sweep(sweep: SweepConfig, store: ResultStore, trainer: TrainerOptions | 
     trainer = trainer or TrainerOptions()
     if global_rank() != 0:
         echo = _silent
-    elif not launched_externally():
-        os.environ.setdefault(SWEEP_TOKEN, uuid.uuid4().hex)
+    join_sweep()
     for dataset in sweep.datasets:
         store.check_writable(dataset_key(dataset))
     cells = sweep.cells()
@@ -398,7 +357,7 @@ def _sweep_cells(sweep, cells, store, trainer, wandb, echo, quiet, progress) -> 
             store.relabel(where, cell_id, cell.method.row())  # labels are not in the id
             say(f"skip (done)  {label}")
             continue
-        with claim(store, where, cell_id) as mine:
+        with claim(store.cell_path(where, cell_id).parent, cell_id) as mine:
             if not mine:
                 say(f"skip (another sweep has it)  {label}")
                 continue
