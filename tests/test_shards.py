@@ -125,3 +125,27 @@ def test_plan_measures_a_forward_inside_the_sampler():
     assert 0 < seconds < 60 and what == "configured weights"
     seconds, _ = measured_seconds_per_forward(MethodSpec("i2sb", {"nfe": 1}), 32, 2)  # one forward: still timed
     assert seconds > 0
+
+
+def test_plan_times_the_published_architecture_when_the_weights_are_absent(monkeypatch, tmp_path):
+    """`plan --measure` without the official file: the method is built with its published architecture and random
+    weights (the cost of a forward does not depend on the weights), labelled so; outside that context the missing
+    file is still an error. The sweep's images come from the split's documented size."""
+    from inpaint_bench import methods
+    from inpaint_bench.bench.config import MethodSpec
+    from inpaint_bench.bench.plan import _timed_method, cell_images
+    from inpaint_bench.files.weights import WeightsMissing
+    from inpaint_bench.nets.ddpm_unet import DDPMConfig, DDPMUNet
+
+    monkeypatch.setenv("INPAINT_BENCH_HOME", str(tmp_path))
+    spec = MethodSpec("ddnm", {"checkpoint": "ddnm_celeba_hq", "arch": "ddpm", "steps": 2})
+    method, what = _timed_method(spec)
+    assert what == "configured architecture, random weights"
+    published = sum(p.numel() for p in DDPMUNet(DDPMConfig.celeba_hq()).parameters())
+    assert sum(p.numel() for p in method.net.parameters()) == published
+    with pytest.raises(WeightsMissing, match="celeba_hq.ckpt"):
+        methods.build("ddnm", checkpoint="ddnm_celeba_hq", arch="ddpm")
+    (tmp_path / "c.yaml").write_text("datasets: [celebahq]\nmasks: [center]\nmethods: [mean_fill]\nmetrics: [psnr]\n")
+    monkeypatch.setenv("INPAINT_BENCH_DATA_CELEBAHQ", str(tmp_path / "absent"))
+    (cell,) = load_sweep(tmp_path / "c.yaml").cells()
+    assert cell_images(cell) == 2824  # CelebA-HQ's test split, as documented

@@ -88,14 +88,27 @@ def dry_run_nfe(spec) -> tuple[int, dict]:
 
 
 def cell_images(cell) -> int | None:
-    """Images a cell scores: its limit, or the split's size when the data is here; None when unknown."""
+    """Images a cell scores: its limit, or the split's size — counted when the data is here, else the split's
+    documented size (`split_sizes` of its DataModule); None when unknown."""
     from .config import cell_datamodule
 
+    p = cell.protocol
     try:
         n = len(cell_datamodule(cell).dataset)
-    except Exception:  # the dataset is not on this machine: the limit is all we know
-        return cell.protocol.limit
-    return min(n, cell.protocol.limit) if cell.protocol.limit else n
+    except Exception:  # the dataset is not on this machine: its documented size, else the limit
+        from ..data import DATASETS
+
+        n = getattr(DATASETS.get(p.dataset), "split_sizes", {}).get(p.split) if p.dataset in DATASETS else None
+        if n is None:
+            return p.limit
+    return min(n, p.limit) if p.limit else n
+
+
+def cell_size(cell) -> int:
+    """The cell's image side: the protocol's, else its dataset's benchmark size."""
+    from ..data import DATASETS
+
+    return cell.protocol.size or DATASETS.get(cell.protocol.dataset).default_size
 
 
 def cell_forwards(cell) -> float:
@@ -115,12 +128,9 @@ def measured_seconds_per_forward(spec, size: int, batch: int, device: str = "cpu
     between calls is included. With its weights missing, the same method with untrained networks (labelled)."""
     import time
 
-    from .. import masks, methods
+    from .. import masks
 
-    try:
-        method, what = methods.build(spec.name, **spec.config), "configured weights"
-    except (FileNotFoundError, OSError):
-        method, what = methods.build(spec.name, **dry_config(spec.name, spec.config)), "untrained tiny networks"
+    method, what = _timed_method(spec)
     method = method.to(device).eval()
     method.for_mask(masks.spec("center").family)
     calls: list[float] = []
@@ -149,6 +159,23 @@ def measured_seconds_per_forward(spec, size: int, batch: int, device: str = "cpu
         return 0.0, what
     done = len(calls) if finished else len(calls) - 1  # the forward stopped at its start did not run
     return (end - calls[0]) / max(1, done), what
+
+
+def _timed_method(spec):
+    """The method to time and what its networks are: its configured weights; without them the published
+    architecture with random weights (the same cost per forward); failing that, untrained tiny networks."""
+    from .. import methods
+    from ..files.weights import architecture_only
+
+    try:
+        return methods.build(spec.name, **spec.config), "configured weights"
+    except (FileNotFoundError, OSError):
+        pass
+    try:
+        with architecture_only():
+            return methods.build(spec.name, **spec.config), "configured architecture, random weights"
+    except (FileNotFoundError, OSError, ValueError, KeyError):
+        return methods.build(spec.name, **dry_config(spec.name, spec.config)), "untrained tiny networks"
 
 
 def _networks(module) -> list:

@@ -20,8 +20,8 @@ def add_parser(sub) -> None:
 
 
 def run(a) -> int:
-    from ..bench.config import cell_datamodule, load_sweep
-    from ..bench.plan import measured_seconds_per_forward, plan_rows
+    from ..bench.config import load_sweep
+    from ..bench.plan import cell_size, measured_seconds_per_forward, plan_rows
 
     sweep = load_sweep(a.file, limit=a.limit)
     per, notes = a.seconds_per_nfe, []
@@ -31,7 +31,7 @@ def run(a) -> int:
         def per(cell):
             key = (cell.method.name, repr(sorted(cell.method.config.items())))
             if key not in cache:
-                size = cell.protocol.size or cell_datamodule(cell).size
+                size = cell_size(cell)
                 seconds, what = measured_seconds_per_forward(cell.method, size, batch, a.device)
                 cache[key] = seconds / batch
                 notes.append(f"{cell.method.row()}: {seconds / batch * 1e3:.2f} ms per image-forward "
@@ -52,6 +52,7 @@ def run(a) -> int:
     print("-" * len(head))
     print(f"{len(rows)} cells, {sum(r['forwards'] for r in rows):,} network forwards"
           + (f", {sum(known):.3g} hours" if known else " (pass --seconds-per-nfe S or --measure for hours)"))
+    _by_row(rows)
     if any(r["varies"] for r in rows):
         print("* a dry run with untrained networks; the count varies with the networks (StrDiffusion's resampling, "
               "IS-Diff's attempts)")
@@ -60,3 +61,18 @@ def run(a) -> int:
     for line in notes:
         print(line)
     return 0
+
+
+def _by_row(rows: list[dict]) -> None:
+    """The same sums per method row (over its masks and seeds): where a sweep's time goes."""
+    totals: dict[str, dict] = {}
+    for r in rows:
+        t = totals.setdefault(r["row"], {"cells": 0, "forwards": 0, "hours": 0.0, "known": True})
+        t["cells"] += 1
+        t["forwards"] += r["forwards"]
+        t["known"] &= r["hours"] is not None
+        t["hours"] += r["hours"] or 0.0
+    print("per row:")
+    for row, t in sorted(totals.items(), key=lambda kv: -kv[1]["forwards"]):
+        hours = f"{t['hours']:.3g} h" if t["known"] else "— h"
+        print(f"  {row[:60]:60} {t['cells']:>3} cells {t['forwards']:>14,} forwards {hours:>11}")

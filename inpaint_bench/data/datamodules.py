@@ -31,6 +31,7 @@ class InpaintDataModule(L.LightningDataModule):
     name = "base"
     default_size = 256
     layout = ""
+    split_sizes: dict[str, int] = {}  # documented image counts of the built-in splits (for planning without the data)
 
     def __init__(
         self,
@@ -185,6 +186,7 @@ class CelebAHQDataModule(InpaintDataModule):
         "  or <root>/splits/<split>.txt listing relative image paths"
     )
     PARTITIONS = {"train": "0", "val": "1", "test": "2"}
+    split_sizes = {"train": 24183, "val": 2993, "test": 2824}
 
     def derive_split(self, root: Path, split: str) -> Split:
         mapping, partition = root / "CelebA-HQ-to-CelebA-mapping.txt", root / "list_eval_partition.txt"
@@ -213,6 +215,7 @@ class Places2DataModule(InpaintDataModule):
     name = "places2"
     layout = "  <root>/val_256/Places365_val_00000001.jpg …\n  <root>/data_256/<letter>/<category>/*.jpg (train)"
     TEST_SIZE = 6000
+    split_sizes = {"test": TEST_SIZE, "val": 36500}
 
     def derive_split(self, root: Path, split: str) -> Split:
         if split == "test":
@@ -238,6 +241,7 @@ class ImageNetDataModule(InpaintDataModule):
     name = "imagenet"
     layout = "  <root>/val/n01440764/ILSVRC2012_val_00000293.JPEG … (1,000 class folders, torchvision layout)"
     PER_CLASS = 10
+    split_sizes = {"test": 1000 * PER_CLASS, "val": 50000}
 
     def derive_split(self, root: Path, split: str) -> Split:
         if split not in ("test", "val", "train"):

@@ -7,6 +7,8 @@ prefix is verified before loading. Loading always uses `torch.load(weights_only=
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,30 @@ from . import paths
 from .atomic import atomic_write
 from .hashing import sha256_of
 from .provenance import note_file
+
+_ARCHITECTURE_ONLY = contextvars.ContextVar("architecture_only", default=False)
+
+
+@contextlib.contextmanager
+def architecture_only():
+    """Inside: a missing registry file resolves to the path it would have, and the network that loads it stays
+    as built — the published architecture with random weights. For timing a method's networks (`plan
+    --measure`) where the weights are not downloaded; never for scores."""
+    token = _ARCHITECTURE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _ARCHITECTURE_ONLY.reset(token)
+
+
+def architecture_only_active() -> bool:
+    return _ARCHITECTURE_ONLY.get()
+
+
+def shape_hints(path) -> dict:
+    """What a loader would read from the registry file at `path` to shape its network (`WeightFile.shape_hints`),
+    for building it without the file; {} for other paths."""
+    return next((dict(w.shape_hints) for w in CHECKPOINTS.values() if w.path() == Path(path)), {})
 
 
 class WeightsMissing(FileNotFoundError):
@@ -33,6 +59,8 @@ class WeightFile:
     sha256_prefix: str | None  # first hex digits of the sha256, as in torchvision / torch.hub file names
     used_for: str
     architecture: str = ""
+    shape_hints: tuple = ()  # (field, value) pairs the loader reads from the file itself, e.g. num_classes: used
+    #                          only to build the published architecture without the file (`architecture_only`)
 
     def path(self) -> Path:
         if self.folder == "package":
@@ -54,6 +82,8 @@ class WeightFile:
     def require(self) -> Path:
         """The verified path of this file, or a clear error."""
         p = self.path()
+        if not p.exists() and _ARCHITECTURE_ONLY.get():
+            return p
         if not p.exists():
             raise WeightsMissing(
                 f"weight file {self.file} ({self.used_for}) not found at {p}. "
@@ -150,7 +180,7 @@ CHECKPOINTS: dict[str, WeightFile] = {
         WeightFile("adm_imagenet256_cond", "256x256_diffusion.pt", "cache",
                    "https://openaipublic.blob.core.windows.net/diffusion/jul-2021/256x256_diffusion.pt",
                    None, "repaint / isdiff_repaint on ImageNet as RePaint's test_inet256_* (arch=adm)",
-                   "ADM 256 class-conditional (1000 classes), learned sigma"),
+                   "ADM 256 class-conditional (1000 classes), learned sigma", (("num_classes", 1000),)),
         WeightFile("guided_diffusion_classifier256", "256x256_classifier.pt", "cache",
                    "https://openaipublic.blob.core.windows.net/diffusion/jul-2021/256x256_classifier.pt",
                    None, "classifier guidance for repaint / isdiff_repaint on ImageNet (classifier=)",

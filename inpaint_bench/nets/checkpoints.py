@@ -23,8 +23,11 @@ class CheckpointError(RuntimeError):
 def read_state(path: str | Path) -> dict:
     """The object stored in `path`, without unpickling arbitrary code."""
     from ..files.provenance import note_file
+    from ..files.weights import architecture_only_active
 
     path = Path(path)
+    if not path.exists() and architecture_only_active():
+        return {}  # `plan --measure` without the weights: the network stays as built
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     note_file(path)
@@ -61,6 +64,10 @@ def unet_state(obj: dict, model: nn.Module, use_ema: bool = True, prefix: str = 
 
 def load_into(model: nn.Module, state: dict, source: str = "checkpoint") -> None:
     """Load `state` into `model` strictly, after adapting a learned-σ output; raise with a full key report."""
+    from ..files.weights import architecture_only_active
+
+    if not state and architecture_only_active():
+        return
     own = model.state_dict()
     state = dict(state)
     for key in ("out.2.weight", "out.2.bias"):
@@ -131,6 +138,10 @@ def load_unet(checkpoint: str | Path | None, config=None, official_config=None, 
     if config is None and official_config is not None and isinstance(obj, dict) and "label_emb.weight" in obj:
         # a class-conditional release of the official architecture (guided-diffusion's 256x256_diffusion.pt)
         official_config = replace(official_config, num_classes=int(obj["label_emb.weight"].shape[0]))
+    elif config is None and official_config is not None and obj == {}:  # `architecture_only`: what the file says
+        from ..files.weights import shape_hints
+
+        official_config = replace(official_config, **shape_hints(checkpoint))
     config = config or official_config or UNetConfig()
     if isinstance(config, dict):
         config = UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
