@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import attention
+
 
 @dataclass(frozen=True)
 class DDPMConfig:
@@ -71,7 +73,7 @@ class AttnBlock(nn.Module):
         b, c, h, w = x.shape
         y = self.norm(x)
         q, k, v = (m(y).reshape(b, c, h * w).transpose(1, 2) for m in (self.q, self.k, self.v))
-        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, c, h, w)
+        out = attention(q, k, v).transpose(1, 2).reshape(b, c, h, w)
         return x + self.proj_out(out)
 
 

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import attention
+
 
 @dataclass(frozen=True)
 class UNetConfig:
@@ -189,7 +191,7 @@ def qkv_attention(qkv: torch.Tensor, heads: int, legacy_order: bool) -> torch.Te
         q, k, v = qkv.reshape(b * heads, 3 * c // heads, length).split(c // heads, dim=1)
     else:
         q, k, v = (t.reshape(b * heads, c // heads, length) for t in qkv.chunk(3, dim=1))
-    h = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+    h = attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
     return h.transpose(1, 2).reshape(b, c, length)
 
 

@@ -1,0 +1,270 @@
+"""The suite against the official samplers on the same work: same network weights, inputs, threads and device.
+
+For each family with official code, the official network is built from its own repository and filled with the same
+deterministic weights as the suite's (`tests/parity/parity_common.parity_weights`, the layouts the parity tests
+check), and both samplers inpaint the same batch. Timings alternate official / suite, `--repeats` times each, and
+the minimum of each is kept (this machine is noisy); the ratio is suite ÷ official, so < 1 means the suite is faster.
+The suite runs as a user runs it: its own per-image generators (`sample_generators`, `noise: cpu`); the official code
+draws from the global RNG as it does.
+
+    python benchmarks/vs_official.py --upstream /tmp/up [--families repaint,ddnm,irsde,i2sb] [--repeats 5]
+
+`--upstream DIR` holds the checkouts (or `git archive` exports) under their repository names: RePaint, DDNM,
+image-restoration-sde, I2SB (+ `--deps DIR` with I²SB's own packages, see tests/parity/README.md). A missing one
+is named with where to fetch it, and its family is skipped. Nothing from upstream is copied here: it is imported
+from the path given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "parity"))
+
+from parity_common import load_module, parity_weights, tiny_adm_kwargs, upstream_commit  # noqa: E402
+
+from inpaint_bench.diffusion.noise import sample_generators  # noqa: E402
+from inpaint_bench.nets.checkpoints import load_into  # noqa: E402
+from inpaint_bench.nets.unet import UNetConfig  # noqa: E402
+
+REPOS = {"repaint": ("RePaint", "https://github.com/andreas128/RePaint"),
+         "ddnm": ("DDNM", "https://github.com/wyhuai/DDNM"),
+         "irsde": ("image-restoration-sde", "https://github.com/Algolzw/image-restoration-sde"),
+         "i2sb": ("I2SB", "https://github.com/NVlabs/I2SB")}
+SEED = 3
+
+
+def inputs(batch: int, size: int):
+    """A batch of images in [−1, 1] and one rectangular hole (1 = hole), the same for every family."""
+    g = torch.Generator().manual_seed(SEED)
+    image = torch.rand(batch, 3, size, size, generator=g) * 2 - 1
+    mask = torch.zeros(batch, 1, size, size)
+    mask[..., size // 4: 3 * size // 4, size // 8: 5 * size // 8] = 1
+    return image, mask
+
+
+def suite_call(method, image, mask):
+    keys = [f"img{i}" for i in range(len(image))]
+    return lambda: method.inpaint(image * (1 - mask), mask, sample_generators(SEED, keys))
+
+
+def same_weights(official: torch.nn.Module, suite: torch.nn.Module, seed: int) -> None:
+    weights = parity_weights({k: tuple(v.shape) for k, v in official.state_dict().items()}, seed)
+    official.load_state_dict(weights)
+    load_into(suite, weights, "parity weights")
+
+
+# --- families: each returns (official_call, suite_call, NFE, setting) ----------------------------------------------
+def repaint(up: Path, batch: int, size: int):
+    """RePaint's `p_sample_loop` (t_T 50, jumps 5 × 2: NFE 95) on a learned-σ ADM UNet."""
+    sys.path.insert(0, str(up))
+    from conf_mgt import Default_Conf
+    from guided_diffusion.script_util import create_gaussian_diffusion, create_model
+
+    from inpaint_bench.methods.repaint import RePaint
+
+    jump = dict(t_T=50, n_sample=1, jump_length=5, jump_n_sample=2)
+    conf = Default_Conf()
+    conf.update({"inpa_inj_sched_prev": True, "inpa_inj_sched_prev_cumnoise": False, "diffusion_steps": 1000,
+                 "schedule_jump_params": dict(jump)})
+    kwargs = tiny_adm_kwargs(size, learn_sigma=True)
+    model = create_model(**kwargs, conf=conf).eval()
+    diffusion = create_gaussian_diffusion(steps=1000, learn_sigma=True, noise_schedule="linear",
+                                          timestep_respacing=str(jump["t_T"]), conf=conf)
+    method = RePaint(checkpoint=None, net=UNetConfig.from_guided_diffusion(**kwargs).to_dict(), t_T=jump["t_T"],
+                     jump_length=jump["jump_length"], jump_n_sample=jump["jump_n_sample"]).eval()
+    same_weights(model, method.net, 41)
+    image, mask = inputs(batch, size)
+    keep = 1 - mask
+
+    def official():
+        with torch.no_grad():
+            return diffusion.p_sample_loop(model, tuple(image.shape), clip_denoised=True, conf=conf, progress=False,
+                                           model_kwargs={"gt": image, "gt_keep_mask": keep})
+
+    return official, suite_call(method, image, mask), 95, "t_T 50, jump 5 × 2"
+
+
+def ddnm(up: Path, batch: int, size: int):
+    """DDNM's `ddnm_diffusion` (the SVD path `evaluation.sh` runs for inpainting; 100 steps, time travel 10 × 2
+    is off: T_sampling 100) on a learned-σ ADM UNet; the suite's `update: svd`."""
+    _cpu_only()
+    sys.path.insert(0, str(up))
+    from guided_diffusion.script_util import create_model
+
+    from inpaint_bench.methods.ddnm import DDNM
+
+    svd_ddnm = load_module("ddnm_svd_ddnm", up / "functions/svd_ddnm.py")
+    operators = load_module("ddnm_svd_operators", up / "functions/svd_operators.py")
+    steps = 100
+    kwargs = tiny_adm_kwargs(size, learn_sigma=True)
+    model = create_model(**kwargs).eval()
+    method = DDNM(checkpoint=None, net=UNetConfig.from_guided_diffusion(**kwargs).to_dict(), steps=steps, eta=0.85,
+                  update="svd").eval()
+    same_weights(model, method.net, 51)
+    image, mask = inputs(batch, size)
+    hole = torch.nonzero(mask[0].reshape(-1) == 1).long().reshape(-1) * 3  # pixel-major, RGB, as DDNM's main
+    a_funcs = operators.Inpainting(3, size, torch.cat([hole, hole + 1, hole + 2]), "cpu")
+    y = a_funcs.A(image)
+    betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64).float()
+    config = types.SimpleNamespace(diffusion=types.SimpleNamespace(num_diffusion_timesteps=1000),
+                                   time_travel=types.SimpleNamespace(T_sampling=steps, travel_length=1,
+                                                                     travel_repeat=1))
+
+    def official():
+        with torch.no_grad():
+            return svd_ddnm.ddnm_diffusion(torch.randn_like(image), model, betas, 0.85, a_funcs, y, config=config)
+
+    return official, suite_call(method, image, mask), steps, "100 steps, η 0.85, SVD path"
+
+
+def _cpu_only():
+    """DDNM's code moves tensors to 'cuda' each step; on this machine that stays on the CPU."""
+    original = torch.Tensor.to
+    if getattr(original, "_cpu_only", False):
+        return
+
+    def to(self, *args, **kwargs):
+        args = tuple("cpu" if a == "cuda" or (isinstance(a, torch.device) and a.type == "cuda") else a for a in args)
+        if kwargs.get("device") in ("cuda", torch.device("cuda")):
+            kwargs["device"] = "cpu"
+        return original(self, *args, **kwargs)
+
+    to._cpu_only = True
+    torch.Tensor.to = to
+
+
+def irsde(up: Path, batch: int, size: int):
+    """IR-SDE's `reverse_sde` (T 100, cosine, λ 30/255) on a small ConditionalUNet (nf 8, depth 3)."""
+    sys.path.insert(0, str(up / "codes/config/inpainting"))
+    from models.modules.DenoisingUNet_arch import ConditionalUNet
+
+    from inpaint_bench.methods.irsde import IRSDE
+
+    sde_utils = load_module("irsde_sde_utils", up / "codes/utils/sde_utils.py")
+    net_kwargs = dict(in_nc=3, out_nc=3, nf=8, depth=3)
+    net = ConditionalUNet(**net_kwargs).eval()
+    method = IRSDE(checkpoint=None, T=100, net=net_kwargs).eval()  # the official attention: 4 heads of 32
+    same_weights(net, method.net, 21)
+    image, mask = inputs(batch, size)
+    y0, keep = (image + 1) / 2, 1 - mask
+    lq = y0 * keep + (1 - keep)  # the white hole the official `mask_to` writes
+    sde = sde_utils.IRSDE(max_sigma=30, T=100, schedule="cosine", eps=0.005, device="cpu")
+    sde.set_model(net)
+
+    def official():
+        with torch.no_grad():
+            sde.set_mu(lq)
+            return sde.reverse_sde(sde.noise_state(lq), save_states=False)
+
+    return official, suite_call(method, image, mask), 100, "T 100, nf 8 depth 3"
+
+
+def i2sb(up: Path, batch: int, size: int):
+    """I²SB's `ddpm_sampling` (SDE, NFE 20, β_max 1) on a 3-channel ADM UNet."""
+    sys.modules.setdefault("ipdb", types.SimpleNamespace(set_trace=lambda *a, **k: None))
+    sys.path.insert(0, str(up))
+    from guided_diffusion.script_util import create_model
+    from i2sb import ckpt_util, runner
+
+    from inpaint_bench.methods.i2sb import I2SB
+
+    kwargs = tiny_adm_kwargs(size, learn_sigma=False)
+    shapes = {k: tuple(v.shape) for k, v in create_model(**kwargs).state_dict().items()}
+    weights = parity_weights(shapes, 13)
+    work = Path(tempfile.mkdtemp())
+    (work / "data").mkdir()
+    with open(work / "data" / ckpt_util.I2SB_IMG256_UNCOND_PKL, "wb") as f:
+        pickle.dump(dict(kwargs), f)  # the network kwargs file the official Image256Net reads
+    torch.save(weights, work / "data" / ckpt_util.I2SB_IMG256_UNCOND_CKPT)
+    opt = types.SimpleNamespace(ckpt_path=work, interval=1000, beta_max=1.0, device="cpu", t0=1e-4, T=1.0,
+                                use_fp16=False, cond_x1=False, ema=0.99, load=None, ot_ode=False)
+    log = types.SimpleNamespace(info=lambda *a, **k: None, warning=lambda *a, **k: None)
+    here = os.getcwd()
+    os.chdir(work)
+    try:
+        run = runner.Runner(opt, log, save_opt=False)
+    finally:
+        os.chdir(here)
+    run.net.eval()
+    method = I2SB(checkpoint=None, net=UNetConfig.from_guided_diffusion(**kwargs).to_dict(), nfe=20,
+                  ot_ode=False, use_ema=False).eval()
+    load_into(method.net, weights, "parity weights")
+    image, mask = inputs(batch, size)
+
+    def official():
+        with torch.no_grad():
+            return run.ddpm_sampling(opt, image * (1 - mask), mask=mask, cond=None, clip_denoise=False, nfe=20,
+                                     verbose=False)
+
+    return official, suite_call(method, image, mask), 20, "SDE, NFE 20"
+
+
+FAMILIES = {"repaint": repaint, "ddnm": ddnm, "irsde": irsde, "i2sb": i2sb}
+
+
+def timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def measure(official, suite, repeats: int) -> tuple[float, float]:
+    official(), suite()  # warm-up: allocator, lazy buffers
+    times = {"official": [], "suite": []}
+    for _ in range(repeats):
+        times["official"].append(timed(official))
+        times["suite"].append(timed(suite))
+    return min(times["official"]), min(times["suite"])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--upstream", type=Path, required=True, help="folder holding the official checkouts")
+    p.add_argument("--deps", type=Path, default=None, help="extra site folder with I²SB's own packages")
+    p.add_argument("--families", default=",".join(FAMILIES))
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    if a.deps:
+        sys.path.insert(0, str(a.deps.resolve()))
+    torch.set_num_threads(a.threads)
+    names = a.families.split(",")
+    if len(names) > 1:  # one process per family: RePaint, DDNM and I²SB each ship their own `guided_diffusion`
+        print(f"suite vs official, batch {a.batch} at {a.size}², {a.threads} thread(s), CPU, min of {a.repeats} "
+              "(alternating); ratio = suite ÷ official")
+        print("| family | setting | NFE | official s | suite s | ratio | upstream commit |")
+        print("|---|---|---|---|---|---|---|", flush=True)
+        rest = [x for i, x in enumerate(argv or sys.argv[1:]) if not x.startswith("--families")
+                and not (i > 0 and (argv or sys.argv[1:])[i - 1] == "--families")]
+        for name in names:
+            subprocess.run([sys.executable, __file__, *rest, "--families", name], check=False)
+        return 0
+    (name,) = names
+    folder, url = REPOS[name]
+    up = (a.upstream / folder).resolve()
+    if not up.is_dir():
+        print(f"| {name} | skipped: no checkout at {up} (git clone {url} {up}) | | | | | |")
+        return 0
+    official, suite, nfe, setting = FAMILIES[name](up, a.batch, a.size)
+    t_official, t_suite = measure(official, suite, a.repeats)
+    print(f"| {name} | {setting} | {nfe} | {t_official:.3f} | {t_suite:.3f} | {t_suite / t_official:.3f} "
+          f"| {upstream_commit(up)[:12]} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
