@@ -182,6 +182,17 @@ def per_cell_section(before: Path | None) -> list[str]:
     return lines
 
 
+def vs_official_section() -> list[str]:
+    """The side-by-side timing against the official code, as last written by `benchmarks/vs_official.py --out`
+    (it needs the official checkouts, so `make perf` includes its table instead of re-running it)."""
+    table = ROOT / "results" / "vs_official.md"
+    if not table.exists():
+        return ["", "## Against the official code", "", "Not measured: run `benchmarks/vs_official.py --upstream DIR "
+                "--out benchmarks/results/vs_official.md` with the official checkouts."]
+    return ["", "## Against the official code (`benchmarks/vs_official.py`, same weights, inputs, threads)", "",
+            table.read_text().rstrip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats and images (a smoke run of the script)")
@@ -221,6 +232,7 @@ def main() -> None:
               f"max |feature difference| {m['max_feature_diff']:.2e}. Reference statistics are cached per "
               "(dataset, split, size, mode) and reused by every cell."]
     lines += per_cell_section(args.before)
+    lines += vs_official_section()
     d = ddp_scaling(8 if args.quick else 32)
     print(d, flush=True)
     same = d[1]["metrics"] == d[2]["metrics"]

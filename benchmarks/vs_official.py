@@ -7,10 +7,10 @@ the minimum of each is kept (this machine is noisy); the ratio is suite ÷ offic
 The suite runs as a user runs it: its own per-image generators (`sample_generators`, `noise: cpu`); the official code
 draws from the global RNG as it does.
 
-    python benchmarks/vs_official.py --upstream /tmp/up [--families repaint,ddnm,irsde,i2sb] [--repeats 5]
+    python benchmarks/vs_official.py --upstream /tmp/up [--families repaint,ddnm,irsde,i2sb,strdiffusion] [--repeats 5]
 
 `--upstream DIR` holds the checkouts (or `git archive` exports) under their repository names: RePaint, DDNM,
-image-restoration-sde, I2SB (+ `--deps DIR` with I²SB's own packages, see tests/parity/README.md). A missing one
+image-restoration-sde, I2SB, StrDiffusion (+ `--deps DIR` with I²SB's own packages, see tests/parity/README.md). A missing one
 is named with where to fetch it, and its family is skipped. Nothing from upstream is copied here: it is imported
 from the path given.
 """
@@ -18,8 +18,11 @@ from the path given.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import pickle
+import platform
 import subprocess
 import sys
 import tempfile
@@ -41,7 +44,8 @@ from inpaint_bench.nets.unet import UNetConfig  # noqa: E402
 REPOS = {"repaint": ("RePaint", "https://github.com/andreas128/RePaint"),
          "ddnm": ("DDNM", "https://github.com/wyhuai/DDNM"),
          "irsde": ("image-restoration-sde", "https://github.com/Algolzw/image-restoration-sde"),
-         "i2sb": ("I2SB", "https://github.com/NVlabs/I2SB")}
+         "i2sb": ("I2SB", "https://github.com/NVlabs/I2SB"),
+         "strdiffusion": ("StrDiffusion", "https://github.com/htyjers/StrDiffusion")}
 SEED = 3
 
 
@@ -211,7 +215,82 @@ def i2sb(up: Path, batch: int, size: int):
     return official, suite_call(method, image, mask), 20, "SDE, NFE 20"
 
 
-FAMILIES = {"repaint": repaint, "ddnm": ddnm, "irsde": irsde, "i2sb": i2sb}
+SCRIPT = [0.5, 0.7, 0.3, 0.4, 0.9]  # discriminator scores per resampling window, as tests/parity/gen_strdiffusion.py
+
+
+class Scripted(torch.nn.Module):
+    """The same discriminator decisions on both sides (the k-th call at one t returns SCRIPT[k]): both samplers then
+    resample the same number of times whatever their noise, so they do the same work."""
+
+    def __init__(self, per_image: bool):
+        super().__init__()
+        self.per_image, self.calls = per_image, []
+
+    def forward(self, t, *inputs, group=None):
+        self.calls.append(int(t.reshape(-1)[0]))
+        score = SCRIPT[min(self.calls.count(self.calls[-1]) - 1, len(SCRIPT) - 1)]
+        return torch.full((len(inputs[0]) if self.per_image else 1, 1), score)
+
+
+def strdiffusion(up: Path, batch: int, size: int):
+    """StrDiffusion's texture `reverse_sde` with the structure SDE and resampling (T 100, jumps 5, u 3–6) on small
+    texture / structure UNets (nf 8, depth 3), a scripted discriminator on both sides; gray and edge maps are given
+    to both (the official test loader computes them, outside its sampler). Batch 1: the official resampling rule
+    takes one decision per batch."""
+    import importlib.util
+
+    import torch.utils.cpp_extension
+
+    from inpaint_bench.methods.strdiffusion import StrDiffusion
+
+    torch.utils.cpp_extension.load = lambda *a, **k: None  # CUDA ops are only used on CUDA tensors
+    torch.Tensor.cuda = lambda self, *a, **k: self
+    for name in ("lmdb", "matplotlib", "matplotlib.pyplot"):  # imported by the official files, unused here
+        if importlib.util.find_spec(name.split(".")[0]) is None:
+            sys.modules.setdefault(name, types.ModuleType(name))
+    root = up / "test/texture/config/inpainting"
+    sys.path.insert(0, str(root))
+    from models.modules.DenoisingUNet_arch import ConditionalUNet, ConditionalUNets
+
+    texture_sde = load_module("strdiff_sde_utils", root / "utils/sde_utils.py")
+    structure_sde = load_module("strdiff_str_sde_utils", root / "str_utils/sde_utils.py")
+    gt_dataset = load_module("strdiff_gt_dataset", root / "data/GT_dataset.py")
+    texture_kwargs, structure_kwargs = dict(in_nc=3, out_nc=3, nf=8, depth=3), dict(in_nc=1, out_nc=1, nf=8, depth=3)
+    texture, structure = ConditionalUNet(**texture_kwargs).eval(), ConditionalUNets(**structure_kwargs).eval()
+    T = 100
+    method = StrDiffusion(checkpoint=None, structure_checkpoint=None, discriminator_checkpoint=None,
+                          net={**texture_kwargs, "guide_channels": 1}, structure_net=structure_kwargs, T=T, jump=5, re=5, u_max=6,
+                          u_min=3).eval()
+    same_weights(texture, method.net, 31)
+    same_weights(structure, method.structure_net, 32)
+    image, mask = inputs(1, size)
+    gt, keep = (image + 1) / 2, 1 - mask
+    edge, gray = gt_dataset.image_to_edge(gt[0], sigma=2.0)
+    gray, edge = gray[None], edge[None]
+    method.structures = lambda y0, keep, training: (gray * keep, edge * keep)
+    sde, s_sde = texture_sde.IRSDE(device="cpu", max_sigma=30, T=T, schedule="cosine", eps=0.005), \
+        structure_sde.IRSDE(device="cpu", max_sigma=30, T=T, schedule="cosine", eps=0.005)
+    sde.set_model(texture)
+    s_sde.set_model(structure)
+
+    def official():
+        with torch.no_grad():
+            sde.set_mu(gt * keep)
+            s_sde.set_mu(edge * keep)
+            return sde.reverse_sde(sde.noise_state(gt * keep), GT=gt, mask=keep, S_sde=s_sde, S_GT=gray,
+                                   S_LQ=s_sde.noise_state(edge * keep), dis=Scripted(per_image=False),
+                                   S_LQs=edge * keep)
+
+    run_suite = suite_call(method, image, mask)
+
+    def suite():
+        method.discriminator = Scripted(per_image=True)
+        return run_suite()
+
+    return official, suite, T, "T 100 + the same resampling (jumps 5, u 3–6, scripted D), batch 1"
+
+
+FAMILIES = {"repaint": repaint, "ddnm": ddnm, "irsde": irsde, "i2sb": i2sb, "strdiffusion": strdiffusion}
 
 
 def timed(call) -> float:
@@ -238,20 +317,31 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path, default=None,
+                   help="also write the table here (benchmarks/results/vs_official.md, included by `make perf`)")
     a = p.parse_args(argv)
     if a.deps:
         sys.path.insert(0, str(a.deps.resolve()))
     torch.set_num_threads(a.threads)
     names = a.families.split(",")
     if len(names) > 1:  # one process per family: RePaint, DDNM and I²SB each ship their own `guided_diffusion`
-        print(f"suite vs official, batch {a.batch} at {a.size}², {a.threads} thread(s), CPU, min of {a.repeats} "
-              "(alternating); ratio = suite ÷ official")
-        print("| family | setting | NFE | official s | suite s | ratio | upstream commit |")
-        print("|---|---|---|---|---|---|---|", flush=True)
-        rest = [x for i, x in enumerate(argv or sys.argv[1:]) if not x.startswith("--families")
-                and not (i > 0 and (argv or sys.argv[1:])[i - 1] == "--families")]
+        lines = [f"suite vs official, batch {a.batch} at {a.size}², {a.threads} thread(s), {platform.processor() or 'CPU'}"
+                 f" ({os.cpu_count()} cores), torch {torch.__version__}, min of {a.repeats} (alternating); "
+                 "ratio = suite ÷ official", "", "| family | setting | NFE | official s | suite s | ratio | upstream commit |",
+                 "|---|---|---|---|---|---|---|"]
+        print("\n".join(lines), flush=True)
+        args = argv if argv is not None else sys.argv[1:]
+        rest = [x for i, x in enumerate(args) if x != "--families" and (i == 0 or args[i - 1] != "--families")]
+        rest = [x for i, x in enumerate(rest) if x != "--out" and (i == 0 or rest[i - 1] != "--out")]
         for name in names:
-            subprocess.run([sys.executable, __file__, *rest, "--families", name], check=False)
+            row = subprocess.run([sys.executable, __file__, *rest, "--families", name], capture_output=True,
+                                 text=True, check=False)
+            table = [line for line in row.stdout.splitlines() if line.startswith("|")]
+            lines += table or [f"| {name} | failed: {(row.stderr.strip().splitlines() or ['?'])[-1]} | | | | | |"]
+            print("\n".join(lines[-1:]), flush=True)
+        if a.out:
+            a.out.write_text("\n".join(lines) + "\n")
+            print(f"wrote {a.out}")
         return 0
     (name,) = names
     folder, url = REPOS[name]
@@ -259,7 +349,8 @@ def main(argv=None) -> int:
     if not up.is_dir():
         print(f"| {name} | skipped: no checkout at {up} (git clone {url} {up}) | | | | | |")
         return 0
-    official, suite, nfe, setting = FAMILIES[name](up, a.batch, a.size)
+    with contextlib.redirect_stdout(io.StringIO()):  # the official constructors print their schedules
+        official, suite, nfe, setting = FAMILIES[name](up, a.batch, a.size)
     t_official, t_suite = measure(official, suite, a.repeats)
     print(f"| {name} | {setting} | {nfe} | {t_official:.3f} | {t_suite:.3f} | {t_suite / t_official:.3f} "
           f"| {upstream_commit(up)[:12]} |", flush=True)

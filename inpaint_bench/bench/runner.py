@@ -33,7 +33,7 @@ class TrainerOptions:
     precision: str | None = None  # Lightning precision, e.g. "bf16-mixed" (autocast) on GPUs
     progress: bool = True
     channels_last: bool = False
-    compile: bool = False
+    compile: bool | str = False  # True or a torch.compile backend name ("inductor", "aot_eager", …)
 
     def prepare(self, method):
         """Apply the GPU options to a method's networks (channels_last, torch.compile); no-ops by default."""
@@ -44,7 +44,8 @@ class TrainerOptions:
         if self.compile:
             for name, child in list(method.named_children()):
                 if name in ("net", "structure_net"):
-                    setattr(method, name, torch.compile(child))
+                    backend = self.compile if isinstance(self.compile, str) else "inductor"
+                    setattr(method, name, torch.compile(child, backend=backend))
         return method
 
 

@@ -25,7 +25,9 @@ def _trainer_args(p) -> None:
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--precision", default=None, help="e.g. bf16-mixed on GPUs")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format (faster convs on GPUs)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the method's networks")
+    p.add_argument("--compile", nargs="?", const="inductor", default=False, metavar="BACKEND",
+                   help="torch.compile the method's networks (backend: inductor, the default; aot_eager needs no C "
+                        "compiler)")
     p.add_argument("--no-wandb", action="store_true", help="do not log to W&B (offline unless logged in / WANDB_MODE)")
     p.add_argument("--wandb-project", default=None, help="W&B project (default WANDB_PROJECT or inpaint-bench)")
     p.add_argument("--wandb-entity", default=None, help="W&B entity (team or user; default WANDB_ENTITY)")
