@@ -368,7 +368,7 @@ EXTERNAL_FLAGS = {
     "--cond-x1": "I²SB's own training flag", "--l2-norm": "I²SB's own training flag (weight decay)",
     "--upstream": "tests/parity/generate.py", "--deps": "tests/parity/generate.py",
     "--target": "pip install --target", "--no-deps": "pip install --no-deps", "--short": "git rev-parse --short",
-    "--change": "the duplicates tool", "--help": "argparse",
+    "--change": "the duplicates tool", "--help": "argparse", "--array": "sbatch --array (a SLURM job array)",
 }
 
 

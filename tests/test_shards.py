@@ -110,11 +110,13 @@ def test_plan_prints_every_cell_with_its_forwards_and_hours(tmp_path, capsys):
     (tmp_path / "s.yaml").write_text(SWEEP)
     assert main(["plan", str(tmp_path / "s.yaml"), "--seconds-per-nfe", "0.5"]) == 0
     out = capsys.readouterr().out
-    ddnm = [line for line in out.splitlines() if "ddnm(steps=2)" in line]
+    ddnm = [line for line in out.splitlines() if line.startswith("shapes") and "ddnm(steps=2)" in line]
     assert len(ddnm) == 3  # one per mask
     cells = ddnm[0].split()
     assert cells[-4:] == ["6", "2", "12", f"{12 * 0.5 / 3600:.3g}"]  # images, NFE, forwards, hours
     assert "12 cells, 36 network forwards" in out  # only the ddnm rows have a network
+    (summary,) = [line.split() for line in out.splitlines() if line.startswith("  ddnm(steps=2)")]
+    assert summary[1:] == ["3", "cells", "36", "forwards", f"{36 * 0.5 / 3600:.3g}", "h"]  # the per-row sums
 
 
 def test_plan_measures_a_forward_inside_the_sampler():

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def is_recipe_training(argv: list[str]) -> bool:
-    """`train --config RECIPE …` / `train --print_config …` go to LightningCLI; `train [--opts] NET [--opts]` does not."""
+    """`train --config RECIPE …` / `train --print_config …` go to LightningCLI; `train [OPTIONS] NET [OPTIONS]` does not."""
     if not argv or argv[0] != "train":
         return False
     return any(a in ("-c", "--print_config") or a.startswith(("--config", "--print_config=")) for a in argv[1:])
