@@ -1,0 +1,59 @@
+"""Where an IR-SDE-family network's estimate fails: hole PSNR of x̂0 by step t (issue 25's diagnosis).
+
+For each t, x_t ~ q(x_t | x0) (Eq 1's marginal, fixed noise), ε̂ = net(x_t, μ, t), and x̂0 = μ + (x_t − σ̄_t ε̂ − μ)
+/ e^{−θ̄_t dt} (the marginal mean solved for x0). A network that has learned step t reconstructs the hole there;
+the reverse process starts at t = T, so the early (large-t) estimates decide whether it leaves the white hole.
+
+    python benchmarks/x0_by_t.py --checkpoint runs/tiny32/irsde/irsde.safetensors [--images 16] [--mask center]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+
+def x0_psnr_by_t(method, image, mask, times) -> dict[int, float]:
+    from inpaint_bench.methods.irsde import to_unit, white_hole
+
+    y0, keep = to_unit(image, mask)
+    mu, hole = white_hole(y0, keep), (1 - keep).expand_as(y0)
+    noise = torch.randn(y0.shape, generator=torch.Generator().manual_seed(0))
+    net, sde, out = method.inference_net().eval(), method.sde, {}
+    for t in times:
+        steps = torch.full((len(y0),), t, dtype=torch.long)
+        with torch.no_grad():
+            xt = sde.sample(y0, mu, steps, noise)
+            eps = net(xt, mu, method.times[steps])
+        x0 = (mu + (xt - sde.std(steps, xt) * eps - mu) / sde.decay(steps, xt)).clamp(0, 1)
+        mse = ((x0 - y0) ** 2 * hole).sum() / hole.sum()
+        out[t] = float(10 * torch.log10(1 / mse))
+    return out
+
+
+def main(argv=None) -> int:
+    from inpaint_bench import masks, methods
+    from inpaint_bench.data.shapes import ShapesDataset
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", default="tiny")
+    p.add_argument("--method", default="irsde")
+    p.add_argument("--images", type=int, default=16)
+    p.add_argument("--mask", default="center")
+    p.add_argument("--size", type=int, default=32)
+    a = p.parse_args(argv)
+    method = methods.build(a.method, checkpoint=a.checkpoint).eval()
+    data = ShapesDataset("test", a.size)
+    image = torch.stack([data[i]["image"] for i in range(a.images)])
+    source = masks.mask_source(a.mask, size=a.size, seed=0)
+    mask = torch.stack([source(i) for i in range(a.images)]).float()
+    T = method.sde.T
+    times = sorted({1, *range(max(1, T // 20), T + 1, max(1, T // 10)), T})
+    for t, psnr in x0_psnr_by_t(method, image, mask, times).items():
+        print(f"t = {t:4d}   x̂0 hole PSNR {psnr:6.2f} dB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
