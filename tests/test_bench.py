@@ -488,5 +488,8 @@ def test_gpu_options_stay_within_their_stated_tolerance_of_fp32(tmp_path, option
         r = run_cell(CellConfig(protocol, "center", MethodSpec(*spec), 0, 2), store, opts, echo=lambda *a: None)
         assert r["status"] == "ok", r.get("error")
         rows[name] = [float(x["psnr_hole"]) for x in store.read_images("shapes", r["cell_id"])]
+        recorded = {"precision": r["hardware"]["precision"], "channels_last": r["hardware"]["channels_last"],
+                    "compile": r["hardware"]["compile"]}
+        assert recorded == {"precision": "32-true", "channels_last": False, "compile": None, **extra}
     diffs = [abs(a - b) for a, b in zip(rows["fp32"], rows["option"], strict=True)]
     assert max(diffs) <= per_image_db and abs(sum(rows["fp32"]) - sum(rows["option"])) / 4 <= mean_db

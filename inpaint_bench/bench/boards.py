@@ -166,7 +166,9 @@ def build_boards(results: list[dict], dataset: str, mask_order=None, reported: d
             board.mask_checksums[mask] = used
             hw = r.get("hardware")
             if hw:
-                board.hardware.add(f"{hw['gpu'] or hw['cpu']}, torch {hw['torch']}, {hw['precision']}, "
+                extras = "".join(f", {x}" for x in (hw.get("channels_last") and "channels-last",
+                                                     hw.get("compile") and f"compile {hw['compile']}") if x)
+                board.hardware.add(f"{hw['gpu'] or hw['cpu']}, torch {hw['torch']}, {hw['precision']}{extras}, "
                                    f"batch {hw['batch_size']}, {hw['threads']} threads")
             board.seeds.add(r["protocol"]["seed"])
             if any(str(w).endswith("_tiny.safetensors") and "shapes_features" not in str(w) for w in r.get("weights", {})):

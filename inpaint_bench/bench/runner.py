@@ -65,7 +65,8 @@ def hardware(trainer: TrainerOptions, batch_size: int, accelerator: str) -> dict
         pass
     gpu = torch.cuda.get_device_name(0) if accelerator in ("gpu", "cuda") and torch.cuda.is_available() else None
     return {"cpu": cpu, "gpu": gpu, "accelerator": accelerator, "torch": torch.__version__,
-            "precision": trainer.precision or "32-true", "batch_size": batch_size,
+            "precision": trainer.precision or "32-true", "channels_last": trainer.channels_last,
+            "compile": ("inductor" if trainer.compile is True else trainer.compile) or None, "batch_size": batch_size,
             "threads": torch.get_num_threads(), "timing": "wall time of each batch / its size, per image"}
 
 
