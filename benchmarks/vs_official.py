@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import io
 import os
-import pickle
 import platform
 import subprocess
 import sys
@@ -103,6 +102,8 @@ def repaint(up: Path, batch: int, size: int):
 def ddnm(up: Path, batch: int, size: int):
     """DDNM's `ddnm_diffusion` (the SVD path `evaluation.sh` runs for inpainting; 100 steps, time travel 10 × 2
     is off: T_sampling 100) on a learned-σ ADM UNet; the suite's `update: svd`."""
+    from gen_ddnm import _cpu_only
+
     _cpu_only()
     sys.path.insert(0, str(up))
     from guided_diffusion.script_util import create_model
@@ -133,22 +134,6 @@ def ddnm(up: Path, batch: int, size: int):
     return official, suite_call(method, image, mask), steps, "100 steps, η 0.85, SVD path"
 
 
-def _cpu_only():
-    """DDNM's code moves tensors to 'cuda' each step; on this machine that stays on the CPU."""
-    original = torch.Tensor.to
-    if getattr(original, "_cpu_only", False):
-        return
-
-    def to(self, *args, **kwargs):
-        args = tuple("cpu" if a == "cuda" or (isinstance(a, torch.device) and a.type == "cuda") else a for a in args)
-        if kwargs.get("device") in ("cuda", torch.device("cuda")):
-            kwargs["device"] = "cpu"
-        return original(self, *args, **kwargs)
-
-    to._cpu_only = True
-    torch.Tensor.to = to
-
-
 def irsde(up: Path, batch: int, size: int):
     """IR-SDE's `reverse_sde` (T 100, cosine, λ 30/255) on a small ConditionalUNet (nf 8, depth 3)."""
     sys.path.insert(0, str(up / "codes/config/inpainting"))
@@ -177,30 +162,17 @@ def irsde(up: Path, batch: int, size: int):
 
 def i2sb(up: Path, batch: int, size: int):
     """I²SB's `ddpm_sampling` (SDE, NFE 20, β_max 1) on a 3-channel ADM UNet."""
-    sys.modules.setdefault("ipdb", types.SimpleNamespace(set_trace=lambda *a, **k: None))
     sys.path.insert(0, str(up))
+    from gen_i2sb import _official_runner  # stubs ipdb, as the fixture generator does
     from guided_diffusion.script_util import create_model
-    from i2sb import ckpt_util, runner
 
     from inpaint_bench.methods.i2sb import I2SB
 
     kwargs = tiny_adm_kwargs(size, learn_sigma=False)
     shapes = {k: tuple(v.shape) for k, v in create_model(**kwargs).state_dict().items()}
     weights = parity_weights(shapes, 13)
-    work = Path(tempfile.mkdtemp())
-    (work / "data").mkdir()
-    with open(work / "data" / ckpt_util.I2SB_IMG256_UNCOND_PKL, "wb") as f:
-        pickle.dump(dict(kwargs), f)  # the network kwargs file the official Image256Net reads
-    torch.save(weights, work / "data" / ckpt_util.I2SB_IMG256_UNCOND_CKPT)
-    opt = types.SimpleNamespace(ckpt_path=work, interval=1000, beta_max=1.0, device="cpu", t0=1e-4, T=1.0,
-                                use_fp16=False, cond_x1=False, ema=0.99, load=None, ot_ode=False)
-    log = types.SimpleNamespace(info=lambda *a, **k: None, warning=lambda *a, **k: None)
-    here = os.getcwd()
-    os.chdir(work)
-    try:
-        run = runner.Runner(opt, log, save_opt=False)
-    finally:
-        os.chdir(here)
+    run, opt, _ = _official_runner(Path(tempfile.mkdtemp()), 1.0, weights, kwargs)
+    opt.ot_ode = False
     run.net.eval()
     method = I2SB(checkpoint=None, net=UNetConfig.from_guided_diffusion(**kwargs).to_dict(), nfe=20,
                   ot_ode=False, use_ema=False).eval()
@@ -237,17 +209,13 @@ def strdiffusion(up: Path, batch: int, size: int):
     texture / structure UNets (nf 8, depth 3), a scripted discriminator on both sides; gray and edge maps are given
     to both (the official test loader computes them, outside its sampler). Batch 1: the official resampling rule
     takes one decision per batch."""
-    import importlib.util
+    from gen_strdiffusion import _stub_environment
 
-    import torch.utils.cpp_extension
+    from inpaint_bench.methods.strdiffusion import (
+        StrDiffusion,  # first: its torchmetrics needs the real matplotlib
+    )
 
-    from inpaint_bench.methods.strdiffusion import StrDiffusion
-
-    torch.utils.cpp_extension.load = lambda *a, **k: None  # CUDA ops are only used on CUDA tensors
-    torch.Tensor.cuda = lambda self, *a, **k: self
-    for name in ("lmdb", "matplotlib", "matplotlib.pyplot"):  # imported by the official files, unused here
-        if importlib.util.find_spec(name.split(".")[0]) is None:
-            sys.modules.setdefault(name, types.ModuleType(name))
+    _stub_environment()  # CUDA ops loader, .cuda(), lmdb (imported by the official files, unused here)
     root = up / "test/texture/config/inpainting"
     sys.path.insert(0, str(root))
     from models.modules.DenoisingUNet_arch import ConditionalUNet, ConditionalUNets

@@ -33,8 +33,8 @@ def x0_psnr_by_t(method, image, mask, times) -> dict[int, float]:
 
 
 def main(argv=None) -> int:
-    from inpaint_bench import masks, methods
-    from inpaint_bench.data.shapes import ShapesDataset
+    from inpaint_bench import methods
+    from inpaint_bench.data import build_datamodule
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default="tiny")
@@ -44,10 +44,9 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=32)
     a = p.parse_args(argv)
     method = methods.build(a.method, checkpoint=a.checkpoint).eval()
-    data = ShapesDataset("test", a.size)
-    image = torch.stack([data[i]["image"] for i in range(a.images)])
-    source = masks.mask_source(a.mask, size=a.size, seed=0)
-    mask = torch.stack([source(i) for i in range(a.images)]).float()
+    dm = build_datamodule("shapes", size=a.size, mask=a.mask, limit=a.images, batch_size=a.images)
+    batch = next(iter(dm.predict_dataloader()))  # the benchmark's own scenes and masks
+    image, mask = batch["image"], batch["mask"]
     T = method.sde.T
     times = sorted({1, *range(max(1, T // 20), T + 1, max(1, T // 10)), T})
     for t, psnr in x0_psnr_by_t(method, image, mask, times).items():

@@ -493,3 +493,21 @@ def test_gpu_options_stay_within_their_stated_tolerance_of_fp32(tmp_path, option
         assert recorded == {"precision": "32-true", "channels_last": False, "compile": None, **extra}
     diffs = [abs(a - b) for a, b in zip(rows["fp32"], rows["option"], strict=True)]
     assert max(diffs) <= per_image_db and abs(sum(rows["fp32"]) - sum(rows["option"])) / 4 <= mean_db
+    if "precision" in option:
+        assert max(diffs) > 0  # autocast really ran: bfloat16 moves some digit
+
+
+def test_gpu_options_are_applied_to_the_methods_networks():
+    """The tolerance test above cannot see channels-last or compile when their numbers are identical: check that
+    `prepare` really converts the weights' memory format and wraps the networks in torch.compile."""
+    import torch
+
+    from inpaint_bench import methods
+
+    fresh = methods.build("strdiffusion", checkpoint=None, structure_checkpoint=None, discriminator_checkpoint=None,
+                          T=10)
+    prepared = TrainerOptions(channels_last=True, compile="aot_eager").prepare(fresh)
+    for name in ("net", "structure_net"):
+        assert isinstance(getattr(prepared, name), torch._dynamo.eval_frame.OptimizedModule)
+    kernels = [w for w in prepared.parameters() if w.dim() == 4 and w.shape[-1] > 1]  # 3×3 (and larger) kernels
+    assert kernels and all(w.is_contiguous(memory_format=torch.channels_last) for w in kernels)

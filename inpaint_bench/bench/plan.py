@@ -98,7 +98,7 @@ def cell_images(cell) -> int | None:
     except Exception:  # the dataset is not on this machine: its documented size, else the limit
         from ..data import DATASETS
 
-        n = getattr(DATASETS.get(p.dataset), "split_sizes", {}).get(p.split) if p.dataset in DATASETS else None
+        n = DATASETS.get(p.dataset).split_sizes.get(p.split) if p.dataset in DATASETS else None
         if n is None:
             return p.limit
     return min(n, p.limit) if p.limit else n

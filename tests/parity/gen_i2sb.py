@@ -39,13 +39,13 @@ RUNS = [(True, 1), (True, 20), (True, 999), (False, 1), (False, 20), (False, 999
 RECORD_LIMIT = 64  # runs with more draws store a seed and the sha256 of the stream instead of the draws
 
 
-def _official_runner(workdir: Path, beta_max: float, state: dict):
+def _official_runner(workdir: Path, beta_max: float, state: dict, net_kwargs: dict = NET_KWARGS):
     from i2sb import ckpt_util, runner
 
     data = workdir / "data"
     data.mkdir(exist_ok=True)
     with open(data / ckpt_util.I2SB_IMG256_UNCOND_PKL, "wb") as f:
-        pickle.dump(dict(NET_KWARGS), f)  # the network kwargs file the official Image256Net reads
+        pickle.dump(dict(net_kwargs), f)  # the network kwargs file the official Image256Net reads
     torch.save(state, data / ckpt_util.I2SB_IMG256_UNCOND_CKPT)  # loaded by Image256Net before the EMA is built
     opt = types.SimpleNamespace(ckpt_path=workdir, interval=1000, beta_max=beta_max, device="cpu", t0=1e-4, T=1.0,
                                 use_fp16=False, cond_x1=False, ema=0.99, load=None, ot_ode=True)
