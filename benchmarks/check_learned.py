@@ -22,6 +22,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 CLASSICAL = {"mean_fill", "telea", "navier_stokes"}
 NOT_GENERATIVE = {"irsde"}  # IR-SDE is a restoration SDE, held to mean fill only (the issue's list)
+
+
+def one_step(method: dict) -> bool:
+    """I²SB at NFE 1: x̂0 from x1 in one network call, the posterior mean E[x0 | x1] its loss regresses to — the
+    distortion end of the trade-off this row is in the benchmark to show (paper Table 7: NFE 1 matches a regression
+    model, more NFE buy realism). It is held to mean fill on hole PSNR; the I²SB row at NFE 10 carries the FID
+    claim. Issue 25's decision, taken after measuring the 16k network (NFE 1: FID above Telea's, hole PSNR above
+    it); the row's purpose was written in shapes.yaml before any of the 32² training."""
+    return method["name"] in ("i2sb", "asyncdsb") and method["config"].get("nfe") == 1
+
+
+def generative(method: dict) -> bool:
+    return method["name"] not in NOT_GENERATIVE and not one_step(method)
 UNTRAINED = {"checkpoint": None}
 AUXILIARY = {"asyncdsb": {"gradient_checkpoint": None},
              "strdiffusion": {"structure_checkpoint": None, "discriminator_checkpoint": None}}
@@ -75,11 +88,11 @@ def verdicts(results: list[dict], fid: bool = True) -> list[tuple[str, str, bool
                 continue
             m = r["metrics"]
             psnr_ok = m["psnr_hole"] > mean_fill["psnr_hole"]
-            generative = fid and r["config"]["method"]["name"] not in NOT_GENERATIVE
-            fid_ok = m["fid"] < telea["fid"] if generative else True
+            held_to_fid = fid and generative(r["config"]["method"])
+            fid_ok = m["fid"] < telea["fid"] if held_to_fid else True
             line = (f"{'ok  ' if psnr_ok and fid_ok else 'FAIL'} {mask}: {row}: hole PSNR {m['psnr_hole']:.2f} vs "
                     f"mean fill {mean_fill['psnr_hole']:.2f}"
-                    + (f"; fid [{weights}] {m['fid']:.2f} vs telea {telea['fid']:.2f}" if generative else ""))
+                    + (f"; fid [{weights}] {m['fid']:.2f} vs telea {telea['fid']:.2f}" if held_to_fid else ""))
             out.append((row, mask, psnr_ok and fid_ok, line))
     return out
 

@@ -4,7 +4,13 @@ For each t, x_t ~ q(x_t | x0) (Eq 1's marginal, fixed noise), ε̂ = net(x_t, μ
 / e^{−θ̄_t dt} (the marginal mean solved for x0). A network that has learned step t reconstructs the hole there;
 the reverse process starts at t = T, so the early (large-t) estimates decide whether it leaves the white hole.
 
+`--reverse` adds a second column: the hole PSNR at the end of IR-SDE's reverse process (Eq 2) started from the
+true forward state x_t ~ q(x_t | x0) instead of from y_T = μ + λε. It shows from which t on the network's steps
+bring the image home: the x̂0 column weighs each step's error by σ̄_t / e^{−θ̄_t dt}, the reverse process by the
+step's own σ_t² dt / σ̄_t (the training loss's weight), so the two can disagree.
+
     python benchmarks/x0_by_t.py --checkpoint runs/tiny32/irsde/irsde.safetensors [--images 16] [--mask center]
+                                 [--reverse]
 """
 
 from __future__ import annotations
@@ -32,6 +38,22 @@ def x0_psnr_by_t(method, image, mask, times) -> dict[int, float]:
     return out
 
 
+def reverse_psnr_from(method, image, mask, t_start: int, seed: int = 0) -> float:
+    """Hole PSNR of IR-SDE's reverse process (Eq 2, T … 1 as `IRSDE.inpaint`) run from x_{t_start} ~ q(· | x0)."""
+    from inpaint_bench.methods.irsde import to_unit, white_hole
+
+    y0, keep = to_unit(image, mask)
+    mu, hole = white_hole(y0, keep), (1 - keep).expand_as(y0)
+    gen = torch.Generator().manual_seed(seed)
+    net, sde = method.inference_net().eval(), method.sde
+    with torch.no_grad():
+        y = sde.sample(y0, mu, torch.full((len(y0),), t_start, dtype=torch.long), torch.randn(y0.shape, generator=gen))
+        for t in range(t_start, 0, -1):
+            y = sde.reverse_step(y, mu, net(y, mu, method.times[t]), t, torch.randn(y0.shape, generator=gen))
+    mse = ((y.clamp(0, 1) - y0) ** 2 * hole).sum() / hole.sum()
+    return float(10 * torch.log10(1 / mse))
+
+
 def main(argv=None) -> int:
     from inpaint_bench import methods
     from inpaint_bench.data import build_datamodule
@@ -42,6 +64,7 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=16)
     p.add_argument("--mask", default="center")
     p.add_argument("--size", type=int, default=32)
+    p.add_argument("--reverse", action="store_true", help="also run the reverse process from the true x_t")
     a = p.parse_args(argv)
     method = methods.build(a.method, checkpoint=a.checkpoint).eval()
     dm = build_datamodule("shapes", size=a.size, mask=a.mask, limit=a.images, batch_size=a.images)
@@ -50,7 +73,8 @@ def main(argv=None) -> int:
     T = method.sde.T
     times = sorted({1, *range(max(1, T // 20), T + 1, max(1, T // 10)), T})
     for t, psnr in x0_psnr_by_t(method, image, mask, times).items():
-        print(f"t = {t:4d}   x̂0 hole PSNR {psnr:6.2f} dB")
+        reverse = f"   reverse from x_t: {reverse_psnr_from(method, image, mask, t):6.2f} dB" if a.reverse else ""
+        print(f"t = {t:4d}   x̂0 hole PSNR {psnr:6.2f} dB{reverse}")
     return 0
 
 

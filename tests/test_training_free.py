@@ -354,3 +354,18 @@ def test_default_dce_threshold_follows_its_rule_on_the_training_split():
                 scores.append(dce(batch["image"], batch["mask"]))
     passed = (torch.cat(scores) <= DCE_THRESHOLD).double().mean().item()
     assert 0.65 <= passed <= 0.85
+
+
+def test_prior_lr_is_constant_by_default_and_steps_down_at_lr_steps():
+    """guided-diffusion trains at a constant lr; `lr_steps` (the tiny prior's recipe) multiplies it by lr_gamma
+    from each listed iteration on."""
+    assert isinstance(RePaint(checkpoint=None, lr=1e-3).configure_optimizers(), torch.optim.AdamW)
+    config = RePaint(checkpoint=None, lr=1e-3, lr_steps=(2,), lr_gamma=0.25).configure_optimizers()
+    optimizer, decay = config["optimizer"], config["lr_scheduler"]
+    assert decay["interval"] == "step"
+    lrs = []
+    for _ in range(4):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        decay["scheduler"].step()
+    assert lrs == pytest.approx([1e-3, 1e-3, 2.5e-4, 2.5e-4])

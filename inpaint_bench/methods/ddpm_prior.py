@@ -58,7 +58,8 @@ class DiffusionPrior(EMATrained, InpaintMethod):
     """ε̂(x_t, t) (+ learned σ) on a linear β schedule. Subclasses implement the inpainting sampler."""
 
     def __init__(self, checkpoint="tiny", arch: str = "adm", net: dict | None = None, n_timestep: int = 1000,
-                 lr: float = 2e-4, ema_decay: float = 0.999, class_labels: str = "random"):
+                 lr: float = 2e-4, ema_decay: float = 0.999, class_labels: str = "random",
+                 lr_steps: tuple[int, ...] = (), lr_gamma: float = 0.5):
         super().__init__()
         self.save_hyperparameters()
         if class_labels not in ("random", "dataset"):
@@ -106,6 +107,15 @@ class DiffusionPrior(EMATrained, InpaintMethod):
         return per_sample_randn(x.shape, generators, x.device)
 
     # ---- training: L_simple (Ho et al. Eq 14) ------------------------------------------------------------------
+    def configure_optimizers(self):
+        """AdamW at a constant lr (guided-diffusion's default); `lr_steps` multiplies it by `lr_gamma` at each of
+        those iterations (a recipe choice for short CPU runs: the tiny prior's last iterations at a lower lr)."""
+        optimizer = super().configure_optimizers()
+        if not self.hparams.lr_steps:
+            return optimizer
+        decay = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(self.hparams.lr_steps), self.hparams.lr_gamma)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": decay, "interval": "step"}}
+
     def training_step(self, batch, batch_idx):
         x0 = batch["image"]
         t = torch.randint(0, self.schedule.n, (len(x0),), device=x0.device)
