@@ -49,7 +49,7 @@ tiny-i2sb: $(STAMP)
 	@# one model over the default benchmark's two mask types (the official I²SB runs train one per mask type)
 	$(TRAIN) i2sb --mask center,wide --lr 5e-4 --max-steps 16000
 tiny-asyncdsb: tiny-i2sb
-	$(TRAIN) asyncdsb --mask center,wide --lr 2e-4 --max-steps 4500 --init i2sb_tiny
+	$(TRAIN) asyncdsb --mask center,wide --lr 2e-4 --max-steps 6000 --init i2sb_tiny --method-config '{lr_steps: [4500], lr_gamma: 0.25}'
 tiny-irsde: $(STAMP)
 	@# nf 16 (2.2 M parameters): nf 8 (0.56 M) was still colour noise in the hole after 10,500 iterations
 	@# 12,000 at lr 1e-3 left the steps t = 85 … 65 unlearned (reverse from the true state at 65: 14.4 dB, at 85: 11.2)

@@ -192,6 +192,20 @@ def test_optimiser_as_the_official_runs():
     assert decay["scheduler"].gamma == 0.99
 
 
+def test_lr_steps_chain_a_drop_onto_the_official_step_decay():
+    """`lr_steps` (the tiny recipes' drop) multiplies on top of I²SB's ×0.99 every 1000: at iteration i the lr is
+    lr · 0.99^⌊i/1000⌋ · γ^[i ≥ step]."""
+    opt = I2SB(checkpoint=None, lr=1e-3, lr_steps=(1500,), lr_gamma=0.25).configure_optimizers()
+    adamw, decay = opt["optimizer"], opt["lr_scheduler"]["scheduler"]
+    seen = {}
+    for i in range(2100):
+        seen[i] = adamw.param_groups[0]["lr"]
+        adamw.step()
+        decay.step()
+    for i in (0, 999, 1000, 1499, 1500, 2000):
+        assert seen[i] == pytest.approx(1e-3 * 0.99 ** (i // 1000) * (0.25 if i >= 1500 else 1.0)), i
+
+
 def test_bridge_methods_train_one_model_per_mask_by_default(tmp_path):
     from inpaint_bench.bench.train import train
 

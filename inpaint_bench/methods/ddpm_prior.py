@@ -107,15 +107,6 @@ class DiffusionPrior(EMATrained, InpaintMethod):
         return per_sample_randn(x.shape, generators, x.device)
 
     # ---- training: L_simple (Ho et al. Eq 14) ------------------------------------------------------------------
-    def configure_optimizers(self):
-        """AdamW at a constant lr (guided-diffusion's default); `lr_steps` multiplies it by `lr_gamma` at each of
-        those iterations (a recipe choice for short CPU runs: the tiny prior's last iterations at a lower lr)."""
-        optimizer = super().configure_optimizers()
-        if not self.hparams.lr_steps:
-            return optimizer
-        decay = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(self.hparams.lr_steps), self.hparams.lr_gamma)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": decay, "interval": "step"}}
-
     def training_step(self, batch, batch_idx):
         x0 = batch["image"]
         t = torch.randint(0, self.schedule.n, (len(x0),), device=x0.device)

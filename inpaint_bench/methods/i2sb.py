@@ -39,7 +39,7 @@ class BridgeMethod(EMATrained, InpaintMethod):
 
     def __init__(self, checkpoint="tiny", net: dict | None = None, nfe: int = 999, ot_ode: bool = True,
                  n_timestep: int = 1000, beta_max: float = 1.0, clip_denoise: bool = False, use_ema: bool = True,
-                 lr: float = 5e-5, ema_decay: float = 0.99):
+                 lr: float = 5e-5, ema_decay: float = 0.99, lr_steps: tuple[int, ...] = (), lr_gamma: float = 0.5):
         super().__init__()
         self.save_hyperparameters()
         path = resolve_checkpoint(checkpoint, self.tiny_name)

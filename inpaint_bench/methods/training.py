@@ -23,7 +23,9 @@ class EMATrained:
     """Mixin for methods trained with AdamW on `self.net` and an EMA copy in `self.ema` (used for sampling).
 
     AdamW with weight decay 0 (the official I²SB `--l2-norm 0.0` and guided-diffusion's default, not torch's
-    0.01); `lr_decay = (every, gamma)` adds a per-iteration StepLR (I²SB: ×0.99 every 1000 iterations).
+    0.01); `lr_decay = (every, gamma)` adds a per-iteration StepLR (I²SB: ×0.99 every 1000 iterations). Methods
+    with `lr_steps` / `lr_gamma` hyper-parameters also multiply the lr by `lr_gamma` at each listed iteration (a
+    recipe choice for the short CPU runs of the tiny checkpoints; empty = the official schedule).
     """
 
     lr_decay: tuple[int, float] | None = None
@@ -34,11 +36,23 @@ class EMATrained:
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr, weight_decay=0.0)
-        if self.lr_decay is None:
+        decay = self.lr_schedule(optimizer)
+        if decay is None:
             return optimizer
-        every, gamma = self.lr_decay
-        decay = torch.optim.lr_scheduler.StepLR(optimizer, step_size=every, gamma=gamma)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": decay, "interval": "step"}}
+
+    def lr_schedule(self, optimizer):
+        """StepLR (`lr_decay`), MultiStepLR (`lr_steps`), both chained, or None."""
+        schedules = []
+        if self.lr_decay is not None:
+            every, gamma = self.lr_decay
+            schedules.append(torch.optim.lr_scheduler.StepLR(optimizer, step_size=every, gamma=gamma))
+        steps = list(self.hparams.get("lr_steps") or ())
+        if steps:
+            schedules.append(torch.optim.lr_scheduler.MultiStepLR(optimizer, steps, self.hparams.lr_gamma))
+        if len(schedules) < 2:
+            return schedules[0] if schedules else None
+        return torch.optim.lr_scheduler.ChainedScheduler(schedules, optimizer)
 
     @property
     def training_happened(self) -> bool:
