@@ -8,7 +8,8 @@ convention flipped between the two falls below both. `--untrained` runs every me
 (`checkpoint: null`, and the auxiliary networks too) and succeeds only when *each of them fails* the check: the
 check has teeth for every method.
 
-Run: .venv/bin/python benchmarks/check_learned.py [--images 16] [--methods i2sb,ddnm] [--untrained]
+Run: .venv/bin/python benchmarks/check_learned.py [--images 16] [--methods i2sb,ddnm] [--psnr-only [repaint,…]]
+     [--untrained]
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def run(images: int, methods: set[str] | None, fresh: bool) -> list[dict]:
     return results
 
 
-def verdicts(results: list[dict], fid: bool = True) -> list[tuple[str, str, bool, str]]:
-    """(row, mask, passed, line) for every learned row and mask; `fid=False` holds the rows to hole PSNR only."""
+def verdicts(results: list[dict], fid: bool | set[str] = True) -> list[tuple[str, str, bool, str]]:
+    """(row, mask, passed, line) for every learned row and mask; `fid=False` holds the rows to hole PSNR only, a set
+    of method names holds those to hole PSNR only."""
     out = []
     for mask in dict.fromkeys(r["config"]["mask"] for r in results):
         here = {r["row"]: r for r in results if r["config"]["mask"] == mask}
@@ -88,7 +90,9 @@ def verdicts(results: list[dict], fid: bool = True) -> list[tuple[str, str, bool
                 continue
             m = r["metrics"]
             psnr_ok = m["psnr_hole"] > mean_fill["psnr_hole"]
-            held_to_fid = fid and generative(r["config"]["method"])
+            method = r["config"]["method"]
+            fid_here = fid if isinstance(fid, bool) else method["name"] not in fid
+            held_to_fid = fid_here and generative(method)
             fid_ok = m["fid"] < telea["fid"] if held_to_fid else True
             line = (f"{'ok  ' if psnr_ok and fid_ok else 'FAIL'} {mask}: {row}: hole PSNR {m['psnr_hole']:.2f} vs "
                     f"mean fill {mean_fill['psnr_hole']:.2f}"
@@ -101,13 +105,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--methods", default="", help="comma list of method names (default: every learned row)")
-    parser.add_argument("--psnr-only", action="store_true", help="hold the rows to mean fill on hole PSNR only")
+    parser.add_argument("--psnr-only", nargs="?", const="*", default="",
+                        help="hold these methods (comma list; no value: every row) to mean fill on hole PSNR only")
     parser.add_argument("--untrained", action="store_true",
                         help="fresh networks instead of the shipped ones: succeed only if every row fails")
     a = parser.parse_args()
     methods = {m for m in a.methods.split(",") if m} or None
     results = run(a.images, methods, a.untrained)
-    lines = verdicts(results, fid=not a.psnr_only)
+    psnr_only = {m for m in a.psnr_only.split(",") if m}
+    lines = verdicts(results, fid=False if "*" in psnr_only else psnr_only)
     for *_, line in lines:
         print(line)
     if a.untrained:
