@@ -235,17 +235,32 @@ def test_learned_method_with_two_ddp_processes_is_bit_identical_at_a_fixed_threa
 
 
 def test_device_noise_does_not_depend_on_the_batch_size(tmp_path):
-    """`noise: device`: one generator per image on the cell's device, so batch 1 and batch 3 give the same bits
-    (here the device is the CPU; the same holds on one accelerator type)."""
+    """`noise: device`: one generator per image on the cell's device, so the draws of batch 1 and batch 3 are the
+    same bits (here the device is the CPU; the same holds on one accelerator type). The network itself may round
+    differently at another batch size (CPU convolution kernels are chosen per shape: README's bit-identity holds at
+    a fixed batch size), so end to end the metrics agree to rounding, while another seed moves them far more."""
     from inpaint_bench.bench.config import CellConfig, MethodSpec, Protocol
     from inpaint_bench.bench.runner import run_cell
+    from inpaint_bench.diffusion.noise import per_sample_randn, sample_generators
+
+    keys = ["0", "1", "2"]
+    together = per_sample_randn((3, 3, 8, 8), sample_generators(0, keys, "cpu"), "cpu")
+    alone = torch.cat([per_sample_randn((1, 3, 8, 8), sample_generators(0, [k], "cpu"), "cpu") for k in keys])
+    assert torch.equal(together, alone)
 
     protocol = Protocol(dataset="shapes", limit=3, metrics=("psnr", "psnr_hole"), features="untrained",
                         noise="device")
-    results = [run_cell(CellConfig(protocol, "center", MethodSpec("ddnm", {"steps": 3}), 0, batch),
-                        ResultStore(tmp_path / str(batch)), QUIET, echo=lambda *a: None) for batch in (1, 3)]
-    assert all(r["status"] == "ok" for r in results)
-    assert results[0]["metrics"] == results[1]["metrics"]
+
+    def metrics(batch, seed):
+        r = run_cell(CellConfig(protocol, "center", MethodSpec("ddnm", {"steps": 3}), seed, batch),
+                     ResultStore(tmp_path / f"{batch}-{seed}"), QUIET, echo=lambda *a: None)
+        assert r["status"] == "ok"
+        return r["metrics"]
+
+    one, three, other_seed = metrics(1, 0), metrics(3, 0), metrics(3, 1)
+    for name in ("psnr", "psnr_hole"):
+        assert abs(one[name] - three[name]) < 1e-3
+        assert abs(other_seed[name] - three[name]) > 1e-2
 
 
 def test_cells_write_per_image_rows_and_leaderboards_bin_them_by_hole_ratio(tmp_path):
