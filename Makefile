@@ -39,7 +39,7 @@ IRNET := {$(IRNET_BODY)}
 TINY_NETS := shapes-features tiny-ddpm tiny-i2sb tiny-asyncdsb tiny-irsde tiny-strdiffusion
 .PHONY: $(TINY_NETS)
 tiny-checkpoints: $(TINY_NETS)  ## retrain the shipped tiny checkpoints and feature network on shapes (CPU, hours)
-	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32 --out docs/curves
+	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32 --out docs/curves32
 shapes-features: $(STAMP)  ## train the shapes feature network (FID/KID/distance of the default benchmark)
 	$(BIN)/inpaint-bench train-features --out runs/tiny32 --max-steps 6000 --resume --export-tiny
 tiny-ddpm: $(STAMP)

@@ -71,7 +71,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for method_dir in sorted(p for p in a.runs.iterdir() if any(p.glob("logs/version_*/metrics.csv"))):
         log = read_log(method_dir)
-        loss = log["train/loss"].dropna()
+        loss = log["train/loss" if "train/loss" in log else "loss"].dropna()  # the feature network logs `loss`
         head, tail = loss[loss.index < loss.index[0] + WINDOW].mean(), loss[loss.index > loss.index[-1] - WINDOW].mean()
         plot(method_dir.name, log, a.out)
         print(f"| {method_dir.name} | {int(log.index[-1])} | {head:.4f} | {tail:.4f} | {shipped(method_dir.name)} |")
