@@ -20,38 +20,41 @@ import argparse
 import torch
 
 
-def x0_psnr_by_t(method, image, mask, times) -> dict[int, float]:
+def unit_problem(image, mask):
+    """(y0, μ, hole) in IR-SDE's [0, 1] convention: the clean image, the white-hole condition, the hole map."""
     from inpaint_bench.methods.irsde import to_unit, white_hole
 
     y0, keep = to_unit(image, mask)
-    mu, hole = white_hole(y0, keep), (1 - keep).expand_as(y0)
+    return y0, white_hole(y0, keep), (1 - keep).expand_as(y0)
+
+
+def hole_psnr(x, y0, hole) -> float:
+    mse = ((x.clamp(0, 1) - y0) ** 2 * hole).sum() / hole.sum()
+    return float(10 * torch.log10(1 / mse))
+
+
+def x0_psnr_by_t(method, image, mask, times) -> dict[int, float]:
+    y0, mu, hole = unit_problem(image, mask)
     noise = torch.randn(y0.shape, generator=torch.Generator().manual_seed(0))
     net, sde, out = method.inference_net().eval(), method.sde, {}
     for t in times:
         steps = torch.full((len(y0),), t, dtype=torch.long)
         with torch.no_grad():
             xt = sde.sample(y0, mu, steps, noise)
-            eps = net(xt, mu, method.times[steps])
-        x0 = (mu + (xt - sde.std(steps, xt) * eps - mu) / sde.decay(steps, xt)).clamp(0, 1)
-        mse = ((x0 - y0) ** 2 * hole).sum() / hole.sum()
-        out[t] = float(10 * torch.log10(1 / mse))
+            out[t] = hole_psnr(sde.x0_from_noise(xt, mu, net(xt, mu, method.times[steps]), steps), y0, hole)
     return out
 
 
 def reverse_psnr_from(method, image, mask, t_start: int, seed: int = 0) -> float:
-    """Hole PSNR of IR-SDE's reverse process (Eq 2, T … 1 as `IRSDE.inpaint`) run from x_{t_start} ~ q(· | x0)."""
-    from inpaint_bench.methods.irsde import to_unit, white_hole
+    """Hole PSNR of IR-SDE's reverse process (`IRSDE.reverse`, Eq 2) run from x_{t_start} ~ q(· | x0)."""
+    from inpaint_bench.diffusion.noise import per_sample_randn, sample_generators
 
-    y0, keep = to_unit(image, mask)
-    mu, hole = white_hole(y0, keep), (1 - keep).expand_as(y0)
-    gen = torch.Generator().manual_seed(seed)
-    net, sde = method.inference_net().eval(), method.sde
+    y0, mu, hole = unit_problem(image, mask)
+    gens = sample_generators(seed, range(len(y0)))  # one per image, as the benchmark draws
+    steps = torch.full((len(y0),), t_start, dtype=torch.long)
     with torch.no_grad():
-        y = sde.sample(y0, mu, torch.full((len(y0),), t_start, dtype=torch.long), torch.randn(y0.shape, generator=gen))
-        for t in range(t_start, 0, -1):
-            y = sde.reverse_step(y, mu, net(y, mu, method.times[t]), t, torch.randn(y0.shape, generator=gen))
-    mse = ((y.clamp(0, 1) - y0) ** 2 * hole).sum() / hole.sum()
-    return float(10 * torch.log10(1 / mse))
+        y = method.reverse(method.sde.sample(y0, mu, steps, per_sample_randn(y0.shape, gens)), mu, t_start, gens)
+    return hole_psnr(y, y0, hole)
 
 
 def main(argv=None) -> int:

@@ -94,6 +94,10 @@ class IRSDESchedule:
         """x_t ~ q(x_t | x0) = N(m_t, σ̄_t²)."""
         return self.mean(x0, mu, t) + self.std(t, x0) * noise
 
+    def x0_from_noise(self, xt, mu, noise_pred, t) -> torch.Tensor:
+        """x̂0 = μ + (x_t − σ̄_t ε̂ − μ) / e^{−θ̄_t dt}: the forward marginal (`sample`) solved for x0."""
+        return mu + (xt - self.std(t, xt) * noise_pred - mu) / self.decay(t, xt)
+
     def optimal_reverse(self, xt, x0, mu, t) -> torch.Tensor:
         """Eq 4 (Eq 10 for the structure): argmin −log q(x_{t−1} | x_t, x0), with θ'_t = θ_t dt, θ̄ = θ̄·dt."""
         step = torch.exp(-_at(self.table("thetas", xt.device), t, xt) * self.dt)  # e^{−θ'_t}

@@ -146,10 +146,14 @@ class IRSDE(MeanRevertingMethod):
     def inpaint(self, image, mask, generator=None):
         y0, keep = to_unit(image, mask)
         mu = white_hole(y0, keep)
-        net = self.inference_net().eval()
         y = mu + self.sde.max_sigma * per_sample_randn(y0.shape, generator, y0.device)
-        for t in range(self.sde.T, 0, -1):
-            eps = net(y, mu, self.times[t])
-            y = self.sde.reverse_step(y, mu, eps, t, per_sample_randn(y0.shape, generator, y0.device))
         self.nfe = self.sde.T
-        return from_unit(y)
+        return from_unit(self.reverse(y, mu, self.sde.T, generator))
+
+    def reverse(self, y, mu, t_start: int, generator=None) -> torch.Tensor:
+        """Eq 2 from y_{t_start} to y_0: one network call and one noise draw per step."""
+        net = self.inference_net().eval()
+        for t in range(t_start, 0, -1):
+            eps = net(y, mu, self.times[t])
+            y = self.sde.reverse_step(y, mu, eps, t, per_sample_randn(y.shape, generator, y.device))
+        return y
