@@ -7,9 +7,12 @@ process's numbers at a fixed thread count (README, Guarantees), with Lightning's
 placing the processes. A node killed mid-cell leaves a failed record with its error; the rerun completes the cell.
 """
 
+import contextlib
 import csv
 import json
 import os
+import random
+import signal
 import socket
 import subprocess
 import sys
@@ -61,6 +64,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _slurm_job_ids(count: int) -> list[str]:
+    """A job id per array task, as SLURM gives, such that the port Lightning derives from each (15000 + its last 4
+    digits) is free now and differs between the tasks (the sockets are held together while choosing)."""
+    held = []
+    try:
+        while len(held) < count:
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", random.randrange(15000, 25000)))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+        return [f"7{sock.getsockname()[1] - 15000:04d}" for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _start(command, **env) -> subprocess.Popen:
+    """A launcher in its own process group, so that a timed-out test can stop it with all it started."""
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(**env),
+                            start_new_session=True)
+
+
+def _finish(processes, timeout=600) -> list[subprocess.CompletedProcess]:
+    """Wait for all while reading their pipes (a full pipe would block a child that writes a lot); on a timeout
+    every process is killed and its output so far is in the error."""
+    done = []
+    for process in processes:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for other in processes:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(other.pid, signal.SIGKILL)
+            raise AssertionError("timed out; stderr:\n" + "\n".join(p.communicate()[1][-3000:] for p in processes)) from None
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
+
+
 def _one_process(*args):
     out = subprocess.run([sys.executable, "-m", "inpaint_bench.cli", *args, "--accelerator", "cpu"],
                          capture_output=True, text=True, timeout=600, env=_env())
@@ -70,9 +114,8 @@ def _one_process(*args):
 def _torchrun_nodes(args, env=None, timeout=600) -> list[subprocess.CompletedProcess]:
     """Both nodes of a 2-node torchrun job, started at once as the recipe says (each with its NODE_RANK)."""
     common = dict(NNODES="2", GPUS="1", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), **(env or {}))
-    nodes = [subprocess.Popen(["bash", str(TORCHRUN), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=_env(NODE_RANK=str(rank), **common)) for rank in (0, 1)]
-    return [subprocess.CompletedProcess(n.args, n.wait(timeout), *n.communicate()) for n in nodes]
+    nodes = [_start(["bash", str(TORCHRUN), *args], NODE_RANK=str(rank), **common) for rank in (0, 1)]
+    return _finish(nodes, timeout)
 
 
 def _cells(results: Path) -> dict:
@@ -107,13 +150,12 @@ def test_the_sbatch_array_under_the_slurm_environment_equals_one_process(tmp_pat
     _one_process("sweep", str(sweep), "--results", str(tmp_path / "one"), "--no-wandb", "--no-progress")
     allocation = dict(SRUN=str(ROOT / "tests" / "fake_srun.py"), SLURM_NNODES="2", SLURM_NTASKS_PER_NODE="1",
                       SLURM_JOB_NAME="inpaint-bench", SLURM_ARRAY_TASK_COUNT="2", SLURM_CPUS_PER_TASK="1")
-    tasks = [subprocess.Popen(["bash", str(SBATCH), str(sweep), "--results", str(tmp_path / "array"), "--no-wandb",
-                               "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=_env(SLURM_ARRAY_TASK_ID=str(i), SLURM_JOB_ID=str(_free_port()), **allocation))
-             for i in (0, 1)]  # a job id per array task; Lightning derives each task's port from it
-    outs = [(t.wait(600), *t.communicate()) for t in tasks]
-    assert [rc for rc, _, _ in outs] == [0, 0], "".join(err[-3000:] for _, _, err in outs)
-    computed = [line for _, out, _ in outs for line in out.splitlines() if line.startswith("ok ")]
+    tasks = [_start(["bash", str(SBATCH), str(sweep), "--results", str(tmp_path / "array"), "--no-wandb",
+                     "--no-progress"], SLURM_ARRAY_TASK_ID=str(i), SLURM_JOB_ID=job_id, **allocation)
+             for i, job_id in enumerate(_slurm_job_ids(2))]  # Lightning derives each task's port from its job id
+    outs = _finish(tasks)
+    assert [t.returncode for t in outs] == [0, 0], "".join(t.stderr[-3000:] for t in outs)
+    computed = [line for t in outs for line in t.stdout.splitlines() if line.startswith("ok ")]
     assert len(computed) == 4 and len(set(computed)) == 4  # each of the 4 cells in exactly one shard, once
     one, array = _cells(tmp_path / "one"), _cells(tmp_path / "array")
     assert array.keys() == one.keys() and len(one) == 4
@@ -145,3 +187,18 @@ def test_a_node_that_dies_mid_cell_is_recorded_and_a_rerun_completes_it(tmp_path
     assert [n.returncode for n in second] == [0, 0], second[0].stderr[-3000:]
     ((record, rows),) = _cells(tmp_path / "r").values()
     assert record["status"] == "ok" and record["devices"] == 2 and len(rows) == 4
+
+
+def test_a_task_that_fails_stops_its_srun_step_instead_of_leaving_its_peer_waiting(tmp_path):
+    """The sbatch recipe runs srun with --kill-on-bad-exit: rank 1 exits at start-up, rank 0 (waiting for it to
+    join DDP) is stopped and the array task fails at once, rather than holding its GPUs until the time limit."""
+    (tmp_path / "plugin").mkdir()
+    (tmp_path / "plugin" / "sitecustomize.py").write_text(
+        'import os\nif os.environ.get("SLURM_PROCID") == "1":\n    os._exit(3)\n')
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP)
+    task = _start(["bash", str(SBATCH), str(sweep), "--results", str(tmp_path / "r"), "--no-wandb", "--no-progress"],
+                  PYTHONPATH=str(tmp_path / "plugin"), SRUN=str(ROOT / "tests" / "fake_srun.py"), SLURM_NNODES="2",
+                  SLURM_NTASKS_PER_NODE="1", SLURM_JOB_ID=_slurm_job_ids(1)[0])
+    (done,) = _finish([task], timeout=180)
+    assert done.returncode != 0 and not list((tmp_path / "r").glob("shapes/cells/*.json"))

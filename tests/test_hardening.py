@@ -242,6 +242,24 @@ def test_unwritable_results_folder_is_refused_up_front(tmp_path, monkeypatch):
         run_quiet(quiet_sweep(tmp_path, methods=["test_explodes"]), ResultStore(tmp_path / "results"))
 
 
+def test_processes_probing_one_results_folder_at_once_do_not_fail_each_other(tmp_path, monkeypatch):
+    """Every process of a DDP / SLURM sweep probes the folder; a peer's probe between this one's write and unlink
+    (as CI saw: one rank stopped with 'No such file or directory', its peer waited in a collective) must pass."""
+    from inpaint_bench.bench import store as store_module
+
+    store, write, peers = ResultStore(tmp_path / "results"), store_module.atomic_write, []
+
+    def write_then_a_peer_probes(path, data):
+        write(path, data)
+        if not peers:
+            peers.append(path)
+            store.check_writable("shapes")  # the other process, in between
+
+    monkeypatch.setattr(store_module, "atomic_write", write_then_a_peer_probes)
+    store.check_writable("shapes")
+    assert peers and list((tmp_path / "results" / "shapes" / "cells").iterdir()) == []
+
+
 def test_disk_full_leaves_no_temp_file_and_keeps_the_old_file(tmp_path, monkeypatch):
     from inpaint_bench.files import atomic
 

@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from ..files.atomic import atomic_write
@@ -38,8 +39,9 @@ class ResultStore:
             if self.root.exists() and not self.root.is_dir():
                 raise ResultsFolderError(f"results folder {self.root} is a file; pass --results with a folder")
             folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(folder / ".write-probe", b"ok")
-            (folder / ".write-probe").unlink()
+            probe = folder / f".write-probe.{os.getpid()}.{uuid.uuid4().hex}"  # own name: processes probe at once
+            atomic_write(probe, b"ok")
+            probe.unlink()
         except ResultsFolderError:
             raise
         except OSError as err:
