@@ -387,6 +387,7 @@ EXTERNAL_FLAGS = {
     "--upstream": "tests/parity/generate.py", "--deps": "tests/parity/generate.py",
     "--target": "pip install --target", "--no-deps": "pip install --no-deps", "--short": "git rev-parse --short",
     "--change": "the duplicates tool", "--help": "argparse", "--array": "sbatch --array (a SLURM job array)",
+    "--kill-on-bad-exit": "srun --kill-on-bad-exit (scripts/slurm/sweep.sbatch)",
 }
 
 
