@@ -13,10 +13,10 @@ FAST = {"i2sb": {"nfe": 10}, "asyncdsb": {"nfe": 10}, "repaint": {"t_T": 25, "ju
         "isdiff_ddnm": {"steps": 25, "clip_x0": True},  # the tiny prior diverges unclipped (methods/ddnm.py)
         "irsde": {}, "strdiffusion": {"u_max": 2}}
 LEARNED = set(FAST)
-# The tiny IR-SDE/StrDiffusion networks, trained for CPU minutes, do not yet beat a noise fill (IR-SDE's hole stays
-# white, StrDiffusion's diverges: docs/tiny_checkpoints.md); for them the test checks instead that the shipped
-# network has learned (its loss below half a fresh one's).
-UNDERTRAINED = {"irsde", "strdiffusion"}
+# StrDiffusion still ships its earlier 64² networks, which do not beat a noise fill (they saturate:
+# docs/tiny_checkpoints.md); for it the test checks instead that the shipped network has learned (its loss below half
+# a fresh one's). IR-SDE's 32² network (2026-12-03) is held to the same bar as every other learned row.
+UNDERTRAINED = {"strdiffusion"}
 ROWS = sorted(LEARNED | {"telea", "navier_stokes", "mean_fill"})
 
 
