@@ -100,7 +100,8 @@ def _finish(processes, timeout=600) -> list[subprocess.CompletedProcess]:
             for other in processes:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(other.pid, signal.SIGKILL)
-            raise AssertionError("timed out; stderr:\n" + "\n".join(p.communicate()[1][-3000:] for p in processes)) from None
+            stderr = "\n".join(p.communicate()[1][-3000:] for p in processes)
+            raise AssertionError(f"timed out; stderr:\n{stderr}") from None
         done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
     return done
 
@@ -197,8 +198,8 @@ def test_a_task_that_fails_stops_its_srun_step_instead_of_leaving_its_peer_waiti
         'import os\nif os.environ.get("SLURM_PROCID") == "1":\n    os._exit(3)\n')
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(SWEEP)
-    task = _start(["bash", str(SBATCH), str(sweep), "--results", str(tmp_path / "r"), "--no-wandb", "--no-progress"],
-                  PYTHONPATH=str(tmp_path / "plugin"), SRUN=str(ROOT / "tests" / "fake_srun.py"), SLURM_NNODES="2",
-                  SLURM_NTASKS_PER_NODE="1", SLURM_JOB_ID=_slurm_job_ids(1)[0])
+    task = _start(["bash", str(SBATCH), str(sweep), "--results", str(tmp_path / "r"), "--no-wandb",
+                   "--no-progress"], PYTHONPATH=str(tmp_path / "plugin"), SRUN=str(ROOT / "tests" / "fake_srun.py"),
+                  SLURM_NNODES="2", SLURM_NTASKS_PER_NODE="1", SLURM_JOB_ID=_slurm_job_ids(1)[0])
     (done,) = _finish([task], timeout=180)
     assert done.returncode != 0 and not list((tmp_path / "r").glob("shapes/cells/*.json"))

@@ -211,17 +211,19 @@ class ISDiff(InpaintMethod):
 
 
 @register("isdiff_repaint")
-def isdiff_repaint(checkpoint="tiny", arch: str = "adm", ddim_steps: int = 100, eta: float = 0.0, t_start: int = 400,
-                   t_check: int = 250, t_step: int = 50, max_attempts: int = 3, dce_threshold: float = DCE_THRESHOLD,
-                   gmm_components: int = 3, seed_sigma: float = 0.05, classifier=None, classifier_scale: float = 1.0,
-                   class_labels: str = "random", net: dict | None = None, classifier_net: dict | None = None,
+def isdiff_repaint(checkpoint="tiny", arch: str = "adm", ddim_steps: int = 100, eta: float = 0.0,
+                   t_start: int = 400, t_check: int = 250, t_step: int = 50, max_attempts: int = 3,
+                   dce_threshold: float = DCE_THRESHOLD, gmm_components: int = 3, seed_sigma: float = 0.05,
+                   classifier=None, classifier_scale: float = 1.0, class_labels: str = "random",
+                   net: dict | None = None, classifier_net: dict | None = None,
                    dce_features: str = "intensity+texture") -> ISDiff:
-    """IS-Diff over RePaint with DDIM-100 (η = 0: DDIM's own default; the paper gives none); on ImageNet with the class-conditional ADM and classifier
-    guidance as RePaint's ImageNet setting (`checkpoint: adm_imagenet256_cond`, `classifier:
-    guided_diffusion_classifier256`), the guidance then following Alg 2 (guided-diffusion's DDIM path)."""
-    base = RePaint(checkpoint=checkpoint, arch=arch, sampler="ddim", ddim_steps=ddim_steps, eta=eta, jump_n_sample=1,
-                   classifier=classifier, classifier_scale=classifier_scale, class_labels=class_labels, net=net,
-                   classifier_net=classifier_net)
+    """IS-Diff over RePaint with DDIM-100 (η = 0: DDIM's own default; the paper gives none); on ImageNet with the
+    class-conditional ADM and classifier guidance as RePaint's ImageNet setting (`checkpoint:
+    adm_imagenet256_cond`, `classifier: guided_diffusion_classifier256`), the guidance then following Alg 2
+    (guided-diffusion's DDIM path)."""
+    base = RePaint(checkpoint=checkpoint, arch=arch, sampler="ddim", ddim_steps=ddim_steps, eta=eta,
+                   jump_n_sample=1, classifier=classifier, classifier_scale=classifier_scale,
+                   class_labels=class_labels, net=net, classifier_net=classifier_net)
     return ISDiff(base, t_start, t_check, t_step, max_attempts, dce_threshold, gmm_components, seed_sigma,
                   dce_features=dce_features)
 
