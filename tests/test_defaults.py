@@ -13,24 +13,12 @@ FAST = {"i2sb": {"nfe": 10}, "asyncdsb": {"nfe": 10}, "repaint": {"t_T": 25, "ju
         "isdiff_ddnm": {"steps": 25, "clip_x0": True},  # the tiny prior diverges unclipped (methods/ddnm.py)
         "irsde": {}, "strdiffusion": {"u_max": 2}}
 LEARNED = set(FAST)
-# StrDiffusion still ships its earlier 64² networks, which do not beat a noise fill (they saturate:
-# docs/tiny_checkpoints.md); for it the test checks instead that the shipped network has learned (its loss below half
-# a fresh one's). IR-SDE's 32² network (2026-12-03) is held to the same bar as every other learned row.
-UNDERTRAINED = {"strdiffusion"}
 ROWS = sorted(LEARNED | {"telea", "navier_stokes", "mean_fill"})
 
 
-def default_batch(n=4, mask="center", size=None):
+def default_batch(n=4, mask="center"):
     """Test scenes of the default dataset (shapes), the one the shipped checkpoints are trained on."""
-    return next(iter(build_datamodule("shapes", mask=mask, batch_size=n, size=size).predict_dataloader()))
-
-
-def trained_size(name) -> int:
-    """The image side a shipped checkpoint was trained at (its metadata; 64 before the size was recorded)."""
-    from inpaint_bench.nets.checkpoint_files import tiny_checkpoint
-    from inpaint_bench.nets.checkpoints import safetensors_metadata
-
-    return int(safetensors_metadata(tiny_checkpoint(name)).get("size", 64))
+    return next(iter(build_datamodule("shapes", mask=mask, batch_size=n).predict_dataloader()))
 
 
 def test_the_registry_holds_every_row():
@@ -49,31 +37,9 @@ def test_method_inpaints_the_default_dataset_from_its_shipped_default(name):
     noise_error = (torch.rand_like(out) * 2 - 1 - b["image"])[hole].abs().mean().item()
     assert torch.isfinite(out).all()
     assert torch.equal(out[~hole], b["image"][~hole])
-    if name in UNDERTRAINED:
-        # the loss is measured at the size the network was trained at (its own regime), not the benchmark's
-        assert trained_loss_ratio(name, default_batch(size=trained_size(name))) < 0.5 and method.nfe >= method.sde.T
-    else:
-        assert error < 0.75 * noise_error, (error, noise_error)
+    assert error < 0.75 * noise_error, (error, noise_error)  # every row, StrDiffusion's 32² networks too
     if name in LEARNED:
         assert method.nfe > 0
-
-
-@torch.no_grad()
-def trained_loss_ratio(name, b) -> float:
-    """The Eq 4 reverse-state loss of the shipped texture network ÷ that of a freshly initialised one (same batch,
-    same times, same noise): far below 1 once the shipped network has learned."""
-    from inpaint_bench.methods.irsde import to_unit
-
-    y0, keep = to_unit(b["image"], b["mask"])
-    fresh = {"structure_checkpoint": None, "discriminator_checkpoint": None} if name == "strdiffusion" else {}
-    losses = []
-    shipped = methods.build(name, target="eq4") if name == "strdiffusion" else methods.build(name)
-    untrained = methods.build(name, checkpoint=None, T=shipped.sde.T, **fresh, **({"target": "eq4"} if fresh else {}))
-    for method in (shipped, untrained):
-        torch.manual_seed(0)
-        steps = torch.linspace(1, method.sde.T, len(y0)).round().long()  # one time per image, 1 … T
-        losses.append(method.losses(y0, keep, steps)[1] if fresh else method.texture_loss(y0, keep, steps))
-    return (losses[0] / losses[1]).item()
 
 
 @pytest.mark.slow
