@@ -3,7 +3,7 @@
 FID and KID compare the outputs with reference features: the ground-truth test images at the same resolution,
 computed once per (dataset, split, size, mode) and cached (`reference.py`), or — when no reference is given —
 the `target` images of each update. KID is clean-fid's `kernel_distance` (cubic polynomial kernel, 100 subsets of
-up to 1,000 features) with the subset draw seeded. IS uses the 1008 logits of the legacy Inception, 10 splits.
+up to 1,000 features) with the subset draw seeded, its subsets computed in one batch (`kernel_distance_batched`). IS uses the 1008 logits of the legacy Inception, 10 splits.
 """
 
 from __future__ import annotations
@@ -211,7 +211,8 @@ def kernel_distance_batched(feats1: np.ndarray, feats2: np.ndarray, num_subsets:
 
 
 class KID(_ReferencedFeatures):
-    """Kernel Inception Distance (clean-fid's `kernel_distance`, subset draw seeded with KID_SEED)."""
+    """Kernel Inception Distance (clean-fid's `kernel_distance` as `kernel_distance_batched`, subset draw seeded
+    with KID_SEED)."""
 
     def prepared_reference(self) -> np.ndarray:
         return self.reference_rows()
