@@ -8,7 +8,11 @@ from inpaint_bench.metrics.distribution import kernel_distance_batched, numpy_se
 
 
 @pytest.mark.parametrize("n1, n2, max_subset", [(64, 256, 1000), (64, 64, 1000), (300, 200, 50), (7, 9, 1000)])
-def test_batched_kid_equals_clean_fid_with_the_same_seed(n1, n2, max_subset):
+@pytest.mark.parametrize("batch_elements", [2**22, 3000])  # all subsets in one batch; a few subsets per batch
+def test_batched_kid_equals_clean_fid_with_the_same_seed(n1, n2, max_subset, batch_elements, monkeypatch):
+    from inpaint_bench.metrics import distribution
+
+    monkeypatch.setattr(distribution, "KID_BATCH_ELEMENTS", batch_elements)
     rng = np.random.default_rng(n1 + n2)
     a = rng.normal(size=(n1, 16))
     b = rng.normal(0.3, 1.2, size=(n2, 16))
