@@ -329,6 +329,28 @@ def test_isdiff_refuses_a_t_step_the_ddim_grid_snaps_back_and_lists_its_starts()
         isdiff_ddnm(checkpoint=None, dce_features="colour")
 
 
+@pytest.mark.parametrize("make", [isdiff_repaint, isdiff_ddnm])
+def test_isdiff_resamples_each_segment_with_repaints_jump_schedule(make):
+    """Each segment (t_s → t_c, t_c → 0) walks RePaint's jump schedule over its own DDIM steps: with DDIM-20
+    (steps 50 apart), jump length 2 and 2 samples, t_s 400 → t_c 250 goes back up two steps once at t_c, and
+    t_c → 0 at 100 and 0. Every move is one grid step, and NFE counts each step down, resampled ones included."""
+    kw = {"ddim_steps": 20} if make is isdiff_repaint else {"steps": 20}
+    method = make(checkpoint=None, dce_threshold=float("inf"), jump_length=2, jump_n_sample=2, **kw)
+    assert method.segment(400, 250) == [400, 350, 300, 250, 300, 350, 300, 250]
+    assert method.segment(250, -1) == [250, 200, 150, 100, 150, 200, 150, 100, 50, 0, 50, 100, 50, 0, -1]
+    plain = make(checkpoint=None, jump_n_sample=1, **kw)
+    assert plain.segment(400, 250) == [400, 350, 300, 250] and plain.segment(250, -1)[-2:] == [0, -1]
+    x0, mask = batch(1)
+    oracle(method.base, x0)
+    out = method.inpaint(x0 * (1 - mask), mask, sample_generators(0, "a"))
+    walks = (method.segment(400, 250), method.segment(250, -1))
+    downs = sum(b < a for walk in walks for a, b in zip(walk[:-1], walk[1:], strict=True))
+    assert method.attempts == 1 and method.nfe == downs + 1  # + the DCE check's x̂0
+    assert (out - x0).abs().max() < 1e-3  # the oracle network recovers x0 through the re-noised steps
+    with pytest.raises(ValueError, match="jump_length"):
+        make(checkpoint=None, jump_length=0, **kw)
+
+
 def test_gmm_seed_is_not_clamped_to_the_image_range():
     """The paper adds its slight noise without clamping; with colours near ±1 the seed goes past them."""
     image = torch.full((1, 3, 16, 16), 0.98)

@@ -15,6 +15,7 @@ Choices (the paper's, or this suite's where the paper is silent or lost; all exp
 | what | paper | here |
 |---|---|---|
 | base samplers | RePaint and DDNM, DDIM 100 steps | the same (`isdiff_repaint`, `isdiff_ddnm`) |
+| resampling | "the repeat time and the jump size of the resampling strategy" set for both bases (values lost) | RePaint's jump schedule over each segment's DDIM steps (t_s → t_c, t_c → 0): jump_length 10, jump_n_sample 2 (suite: RePaint's official jump length; two samples keep the cost near the paper's fifth of RePaint's time); `jump_n_sample: 1` is plain DDIM |
 | seed | GMM on known RGB + slight noise | 3 components, σ_seed = 0.05 (suite); not clamped (the paper clamps nothing) |
 | DCE features | intensity/texture histograms | intensity: 64 bins per channel, averaged; texture: uniform LBP codes (P 8, R 1) of the luminance; `intensity+texture` sums them (suite; `dce_features: intensity` keeps intensity only) |
 | DCE direction | not given | H(p_known, p_hole) = −Σ p_known log p_hole: the known region is the reference (suite) |
@@ -127,9 +128,13 @@ class ISDiff(InpaintMethod):
 
     def __init__(self, base, t_start: int = 400, t_check: int = 250, t_step: int = 50, max_attempts: int = 3,
                  dce_threshold: float = DCE_THRESHOLD, gmm_components: int = 3, seed_sigma: float = 0.05,
-                 bins: int = 64, dce_features: str = "intensity+texture"):
+                 bins: int = 64, dce_features: str = "intensity+texture", jump_length: int = 10,
+                 jump_n_sample: int = 2):
         super().__init__()
         self.base = base
+        if jump_length < 1 or jump_n_sample < 1:
+            raise ValueError(f"jump_length and jump_n_sample must be >= 1, got {jump_length}, {jump_n_sample}")
+        self.jump_length, self.jump_n_sample = jump_length, jump_n_sample
         self.t_start, self.t_check, self.t_step, self.max_attempts = t_start, t_check, t_step, max_attempts
         self.dce_threshold, self.gmm_components, self.seed_sigma, self.bins = dce_threshold, gmm_components, seed_sigma, bins
         if dce_features not in DCE_FEATURES:
@@ -160,10 +165,13 @@ class ISDiff(InpaintMethod):
                              f"above t_check = {t_check} (on the DDIM grid)")
 
     def segment(self, t_from: int, t_to: int) -> list[int]:
-        """The base's DDIM steps from t_from down to t_to (inclusive), or to −1 when t_to < 0."""
-        seq = [t for t in self.base.times if t >= 0]
-        down = sorted({t for t in seq if t_to <= t <= t_from}, reverse=True)
-        return down + ([-1] if t_to < 0 else [])
+        """The walk from t_from down to t_to (inclusive), or to −1 when t_to < 0, over the base's DDIM steps, with
+        the resampling the paper runs its bases with ("the repeat time and the jump size of the resampling
+        strategy", Implementation Details): RePaint's jump schedule over the segment's step indices, every
+        `jump_length` steps going back up `jump_length` steps, `jump_n_sample` − 1 times (1: plain DDIM)."""
+        grid = sorted({t for t in self.base.times if t >= 0 and t_to <= t <= t_from})
+        index_walk = G.repaint_jump_schedule(len(grid), self.jump_length, self.jump_n_sample)
+        return [grid[i] for i in index_walk if i >= 0] + ([-1] if t_to < 0 else [])
 
     def snap(self, t: int) -> int:
         steps = sorted({t for t in self.base.times if t >= 0})
@@ -207,7 +215,8 @@ class ISDiff(InpaintMethod):
     def describe(self) -> dict:
         return {"class": "ISDiff", "base": self.base.describe(), "t_start": self.t_start, "t_check": self.t_check,
                 "t_step": self.t_step, "max_attempts": self.max_attempts, "dce_threshold": self.dce_threshold,
-                "dce_features": self.dce_features}
+                "dce_features": self.dce_features, "jump_length": self.jump_length,
+                "jump_n_sample": self.jump_n_sample}
 
 
 @register("isdiff_repaint")
@@ -216,7 +225,7 @@ def isdiff_repaint(checkpoint="tiny", arch: str = "adm", ddim_steps: int = 100, 
                    dce_threshold: float = DCE_THRESHOLD, gmm_components: int = 3, seed_sigma: float = 0.05,
                    classifier=None, classifier_scale: float = 1.0, class_labels: str = "random",
                    net: dict | None = None, classifier_net: dict | None = None,
-                   dce_features: str = "intensity+texture") -> ISDiff:
+                   dce_features: str = "intensity+texture", jump_length: int = 10, jump_n_sample: int = 2) -> ISDiff:
     """IS-Diff over RePaint with DDIM-100 (η = 0: DDIM's own default; the paper gives none); on ImageNet with the
     class-conditional ADM and classifier guidance as RePaint's ImageNet setting (`checkpoint:
     adm_imagenet256_cond`, `classifier: guided_diffusion_classifier256`), the guidance then following Alg 2
@@ -225,15 +234,16 @@ def isdiff_repaint(checkpoint="tiny", arch: str = "adm", ddim_steps: int = 100, 
                    jump_n_sample=1, classifier=classifier, classifier_scale=classifier_scale,
                    class_labels=class_labels, net=net, classifier_net=classifier_net)
     return ISDiff(base, t_start, t_check, t_step, max_attempts, dce_threshold, gmm_components, seed_sigma,
-                  dce_features=dce_features)
+                  dce_features=dce_features, jump_length=jump_length, jump_n_sample=jump_n_sample)
 
 
 @register("isdiff_ddnm")
 def isdiff_ddnm(checkpoint="tiny", arch: str = "adm", steps: int = 100, eta: float = 0.85, update: str = "svd",
                 t_start: int = 400, t_check: int = 250, t_step: int = 50, max_attempts: int = 3,
                 dce_threshold: float = DCE_THRESHOLD, gmm_components: int = 3, seed_sigma: float = 0.05,
-                clip_x0: bool = False, dce_features: str = "intensity+texture") -> ISDiff:
+                clip_x0: bool = False, dce_features: str = "intensity+texture", jump_length: int = 10,
+                jump_n_sample: int = 2) -> ISDiff:
     """IS-Diff over DDNM (DDIM-100, η = 0.85, the official SVD update)."""
     base = DDNM(checkpoint=checkpoint, arch=arch, steps=steps, eta=eta, update=update, clip_x0=clip_x0)
     return ISDiff(base, t_start, t_check, t_step, max_attempts, dce_threshold, gmm_components, seed_sigma,
-                  dce_features=dce_features)
+                  dce_features=dce_features, jump_length=jump_length, jump_n_sample=jump_n_sample)
