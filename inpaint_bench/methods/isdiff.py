@@ -15,7 +15,7 @@ Choices (the paper's, or this suite's where the paper is silent or lost; all exp
 | what | paper | here |
 |---|---|---|
 | base samplers | RePaint and DDNM, DDIM 100 steps | the same (`isdiff_repaint`, `isdiff_ddnm`) |
-| resampling | "the repeat time and the jump size of the resampling strategy" set for both bases (values lost) | RePaint's jump schedule over each segment's DDIM steps (t_s → t_c, t_c → 0): jump_length 10, jump_n_sample 2 (suite: RePaint's official jump length; two samples keep the cost near the paper's fifth of RePaint's time); `jump_n_sample: 1` is plain DDIM |
+| resampling | "the repeat time and the jump size of the resampling strategy" set for both bases, one pair for wide and half masks, another for expand (values lost) | RePaint's jump schedule over each segment's DDIM steps (t_s → t_c, t_c → 0): jump_length 10, jump_n_sample 2 (suite: RePaint's official jump length; two samples keep the cost near the paper's fifth of RePaint's time), one pair for every mask; `jump_n_sample: 1` is plain DDIM |
 | seed | GMM on known RGB + slight noise | 3 components, σ_seed = 0.05 (suite); not clamped (the paper clamps nothing) |
 | DCE features | intensity/texture histograms | intensity: 64 bins per channel, averaged; texture: uniform LBP codes (P 8, R 1) of the luminance; `intensity+texture` sums them (suite; `dce_features: intensity` keeps intensity only) |
 | DCE direction | not given | H(p_known, p_hole) = −Σ p_known log p_hole: the known region is the reference (suite) |
