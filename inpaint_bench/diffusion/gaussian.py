@@ -141,3 +141,9 @@ def repaint_jump_schedule(t_T: int = 250, jump_length: int = 10, jump_n_sample: 
                 ts.append(t)
     ts.append(-1)
     return ts
+
+
+def jump_walk(grid: list[int], jump_length: int = 1, jump_n_sample: int = 1) -> list[int]:
+    """RePaint's jump schedule over the indices of an ascending timestep grid (a DDIM grid), mapped onto the grid:
+    from grid[-1] down to grid[0], then −1; `jump_n_sample` 1 is the plain walk down."""
+    return [grid[i] if i >= 0 else -1 for i in repaint_jump_schedule(len(grid), jump_length, jump_n_sample)]

@@ -49,9 +49,7 @@ def ddim_times(n_timestep: int, steps: int, jump_length: int = 1, jump_n_sample:
     30 steps from 957), walked from the top down to −1, with RePaint-style time travel over the step indices when
     `jump_n_sample` > 1 (DDNM's time-travel trick)."""
     skip = n_timestep // steps
-    seq = [k * skip for k in range(steps)]
-    index_walk = G.repaint_jump_schedule(len(seq), jump_length, jump_n_sample)
-    return [seq[i] if i >= 0 else -1 for i in index_walk]
+    return G.jump_walk([k * skip for k in range(steps)], jump_length, jump_n_sample)
 
 
 class DiffusionPrior(EMATrained, InpaintMethod):

@@ -170,8 +170,8 @@ class ISDiff(InpaintMethod):
         strategy", Implementation Details): RePaint's jump schedule over the segment's step indices, every
         `jump_length` steps going back up `jump_length` steps, `jump_n_sample` − 1 times (1: plain DDIM)."""
         grid = sorted({t for t in self.base.times if t >= 0 and t_to <= t <= t_from})
-        index_walk = G.repaint_jump_schedule(len(grid), self.jump_length, self.jump_n_sample)
-        return [grid[i] for i in index_walk if i >= 0] + ([-1] if t_to < 0 else [])
+        walk = G.jump_walk(grid, self.jump_length, self.jump_n_sample)
+        return walk if t_to < 0 else walk[:-1]  # a segment that stops at t_c ends there, not at −1
 
     def snap(self, t: int) -> int:
         steps = sorted({t for t in self.base.times if t >= 0})
