@@ -199,12 +199,17 @@ def kernel_distance_batched(feats1: np.ndarray, feats2: np.ndarray, num_subsets:
     averaged over `num_subsets` subsets of m = min(n₁, n₂, max_subset_size) rows each side) with the same subset
     draws from NumPy's global RNG in the same order, the subsets' kernel sums computed a batch of subsets at a time
     (memory bounded by KID_BATCH_ELEMENTS: 100 subsets of 64 at once, 4 of 1,000 × 2,048 Inception features).
-    Why not call clean-fid: its Python loop over subsets made KID's bootstrap interval (50 resamples × 100 subsets
+    When the kernel matrix of all n₁ + n₂ rows fits in that bound (a few hundred images: the default benchmark, and
+    each resample of its bootstrap interval), it is computed once and each subset's sums are read from it
+    (`_subset_mmd_from_gram`), instead of three m × d by d × m products per subset.
+    Why not call clean-fid: its Python loop over subsets made KID's bootstrap interval (100 resamples × 100 subsets
     per cell) a third of `make bench`'s harness time; tests/test_metrics_kid.py holds the two equal."""
     d = feats1.shape[1]
     m = min(feats1.shape[0], feats2.shape[0], max_subset_size)
     draws = [(np.random.choice(feats2.shape[0], m, replace=False), np.random.choice(feats1.shape[0], m, replace=False))
              for _ in range(num_subsets)]
+    if (len(feats1) + len(feats2)) ** 2 <= KID_BATCH_ELEMENTS:
+        return _subset_mmd_from_gram(_cubic_gram(feats2, feats1), draws, len(feats2)) / m
     per_batch = max(1, KID_BATCH_ELEMENTS // (m * max(m, d)))
     total = 0.0
     for start in range(0, num_subsets, per_batch):
@@ -218,6 +223,25 @@ def kernel_distance_batched(feats1: np.ndarray, feats2: np.ndarray, num_subsets:
         kxy = (x @ y.transpose(0, 2, 1) / d + 1) ** 3
         total += float((within / (m - 1) - kxy.sum((1, 2)) * 2 / m).sum())
     return total / num_subsets / m
+
+
+def _subset_mmd_from_gram(gram: np.ndarray, draws: list, offset: int) -> float:
+    """The mean over subsets of m·MMD²ᵤ from the joint kernel matrix: with cₓ, c_y the 0/1 indicator rows of a
+    subset's draws (feats1's rows after `offset`), Σ kxx = cₓᵀ K cₓ, its trace cₓ · diag K, Σ kxy = cₓᵀ K c_y."""
+    m = len(draws[0][0])
+    cx, cy = np.zeros((len(draws), len(gram))), np.zeros((len(draws), len(gram)))
+    for s, (ix, iy) in enumerate(draws):
+        cx[s, ix] = 1.0
+        cy[s, iy + offset] = 1.0
+    kcx, kcy, diag = cx @ gram, cy @ gram, np.diag(gram)
+    within = (kcx * cx).sum(1) + (kcy * cy).sum(1) - cx @ diag - cy @ diag
+    return float((within / (m - 1) - (kcx * cy).sum(1) * 2 / m).mean())
+
+
+def _cubic_gram(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """k(zᵢ, zⱼ) = (zᵢ·zⱼ/d + 1)³ for every pair of rows of z = [a; b]."""
+    z = np.concatenate([a, b])
+    return (z @ z.T / z.shape[1] + 1) ** 3
 
 
 class KID(_ReferencedFeatures):
