@@ -135,6 +135,7 @@ def test_shapes_dataset_is_procedural_deterministic_and_structured():
     assert a.shape == (32, 32, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert pixels_sha256("test", 0) == pixels_sha256("test", 0) != pixels_sha256("test", 1)
     assert not np.array_equal(render("train", 0), render("test", 0))  # the splits are disjoint draws
+    assert not any(np.array_equal(render("val", 0), render(s, i)) for s in ("train", "test") for i in range(4))
     # shapes make sharp edges: many neighbouring pixels differ by a lot (a smooth photo crop has few such jumps)
     jumps = [np.mean(np.abs(np.diff(render("test", i).astype(int), axis=1)).max(-1) > 40) for i in range(16)]
     assert np.mean(jumps) > 0.01
@@ -143,3 +144,4 @@ def test_shapes_dataset_is_procedural_deterministic_and_structured():
     assert item["image"].shape == (3, 32, 32) and item["mask"].shape == (1, 32, 32)
     assert len(dm.dataset) == 8 and item["key"] == "shapes/v1/test/00003"
     assert (item["image"] + 1).mul(127.5).round().byte().permute(1, 2, 0).numpy().tolist() == render("test", 3).tolist()
+    assert len(build_datamodule("shapes", split="val", mask="center").dataset) == 256  # for choosing settings

@@ -4,7 +4,9 @@ Each scene (32² in the default benchmark, any size on request; the shapes scale
 rings, slanted bands) drawn over each other in order, so a centre or wide hole cuts through boundaries a learned
 model can continue and a smooth interpolation cannot. Image i of a split is drawn from
 `SeedSequence([SEED, split id, i])` — nothing is stored or downloaded, every machine gets the same pixels (the
-first test images are pinned by sha256 in the tests). Splits: `test` (256 fixed scenes), `train` (20,000).
+first test images are pinned by sha256 in the tests). Splits: `test` (256 fixed scenes, the benchmark's), `train`
+(20,000, what the tiny checkpoints and the feature network learn from) and `val` (256 scenes neither trains on nor
+the benchmark scores: for choosing a method's settings without looking at the test scenes).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .folder import DatasetError, Split
 
 SIZE = 32  # the default benchmark's side (issue 25); scenes render at any size, their geometry scales
 SEED = 19
-SPLITS = {"train": (0, 20_000), "test": (1, 256)}
+SPLITS = {"train": (0, 20_000), "test": (1, 256), "val": (2, 256)}
 GENERATOR_VERSION = 1
 
 

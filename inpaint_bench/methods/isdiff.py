@@ -21,7 +21,8 @@ Choices (the paper's, or this suite's where the paper is silent or lost; all exp
 | DCE direction | not given | H(p_known, p_hole) = −Σ p_known log p_hole: the known region is the reference (suite) |
 | DCE input | "the inpainting result" | the base's x̂0 at t_c in the hole, the input outside, on both bases (RePaint's x̂0 alone would score the network's reconstruction of the known region) |
 | retry direction | increase the seed's strength relative to the noise | t_s moves down by t_step (less noise) |
-| t_s, t_c, t_step, attempts | values lost | 400, 250, 50, 3 (suite); a t_step that the DDIM grid snaps back to the same t_s is refused |
+| t_s, t_c, t_step, attempts | values lost | 400, 250, 50, 3 (suite); a t_step that the DDIM grid snaps back to the same t_s is refused. The `shapes` benchmark's rows take t_s = 600, chosen on that dataset's `val` split (`benchmarks/isdiff_selection.yaml`, never its test scenes) |
+| RePaint base's DDIM η | not given | 0 (DDIM's own); the `shapes` benchmark's row 1 (RePaint's own ancestral sampling on the DDIM grid), chosen on `val` as t_s: the η 0 walk is deterministic and keeps the seed's lack of structure |
 | τ | value lost | 7.35 nats (suite): the 75th percentile of the ground truth's own DCE on the default dataset's training split (`shapes` train, 512 scenes, `center` + `wide`); `benchmarks/dce_threshold.py` applies the rule to any dataset. On the default benchmark's 12 test scenes the ground truth scores median 2.97 (center) / 3.59 (wide), 75th percentile 5.7, maximum 8.9 |
 
 NFE counts every attempt and each DCE call's network evaluation.
