@@ -55,7 +55,7 @@ tiny-irsde: $(STAMP)
 	@# 12,000 at lr 1e-3 left the steps t = 85 … 65 unlearned (reverse from the true state at 65: 14.4 dB, at 85: 11.2)
 	$(TRAIN) irsde --mask center,wide --lr 1e-3 --max-steps 20000 --method-config '{net: $(IRNET), lr_steps: [12000], lr_gamma: 0.25}'
 tiny-strdiffusion: $(STAMP)
-	$(TRAIN) strdiffusion --mask center,wide --lr 1e-3 --max-steps 20000 \
+	$(TRAIN) strdiffusion --mask center,wide --lr 1e-3 --max-steps 25000 \
 	  --method-config '{target: eq4, T: 50, lr_steps: [8000], lr_gamma: 0.25, net: {guide_channels: 1, $(IRNET_BODY)}, structure_net: {in_nc: 1, out_nc: 1, $(IRNET_BODY)}}'
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
