@@ -228,11 +228,10 @@ def kernel_distance_batched(feats1: np.ndarray, feats2: np.ndarray, num_subsets:
 def _subset_mmd_from_gram(gram: np.ndarray, draws: list, offset: int) -> float:
     """The mean over subsets of m·MMD²ᵤ from the joint kernel matrix: with cₓ, c_y the 0/1 indicator rows of a
     subset's draws (feats1's rows after `offset`), Σ kxx = cₓᵀ K cₓ, its trace cₓ · diag K, Σ kxy = cₓᵀ K c_y."""
-    m = len(draws[0][0])
+    ix, iy = np.stack([ix for ix, _ in draws]), np.stack([iy for _, iy in draws]) + offset  # [S, m] rows of K
+    m, rows = ix.shape[1], np.arange(len(draws))[:, None]
     cx, cy = np.zeros((len(draws), len(gram))), np.zeros((len(draws), len(gram)))
-    for s, (ix, iy) in enumerate(draws):
-        cx[s, ix] = 1.0
-        cy[s, iy + offset] = 1.0
+    cx[rows, ix], cy[rows, iy] = 1.0, 1.0
     kcx, kcy, diag = cx @ gram, cy @ gram, np.diag(gram)
     within = (kcx * cx).sum(1) + (kcy * cy).sum(1) - cx @ diag - cy @ diag
     return float((within / (m - 1) - (kcx * cy).sum(1) * 2 / m).mean())
