@@ -425,6 +425,15 @@ def test_every_flag_named_in_messages_or_the_readme_exists():
     assert not missing, f"flags named in messages or README that no inpaint-bench command has: {missing}"
 
 
+def test_each_readme_section_appears_once():
+    """An edit that pasted an old copy of half the README back in (it happened once) leaves two sections with one
+    title, the stale one contradicting the new."""
+    from collections import Counter
+
+    titles = Counter(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("## "))
+    assert not [t for t, n in titles.items() if n > 1], titles
+
+
 # 11. labels -----------------------------------------------------------------------------------------------------
 def test_renamed_labels_show_on_re_render_and_clashing_stored_labels_are_kept_apart(tmp_path):
     from inpaint_bench.bench.leaderboard import write_leaderboards

@@ -296,6 +296,30 @@ def test_strdiffusion_exports_three_networks_that_load_back(tmp_path):
         assert all(torch.equal(v.half().float(), b.state_dict()[k]) for k, v in a.state_dict().items())
 
 
+def test_a_strdiffusion_warm_start_fills_all_three_networks_and_both_emas(tmp_path):
+    """`train --init`: a new stage of training starts from every exported network, not only the texture UNet
+    (a fresh structure net or discriminator would undo what the earlier stage learned)."""
+    from inpaint_bench.bench.train import warm_start
+
+    trained = untrained_strdiffusion(T=20)
+    trained.export_weights(tmp_path, tiny=False, meta={"method": "strdiffusion"})
+    torch.manual_seed(1)  # a different random start: nothing matches by chance
+    fresh = untrained_strdiffusion(T=20)
+    pairs = ((trained.net, fresh.net), (trained.structure_net, fresh.structure_net),
+             (trained.discriminator, fresh.discriminator), (trained.net, fresh.ema.module),
+             (trained.structure_net, fresh.structure_ema.module))
+
+    def same(a, b):
+        return all(torch.equal(v.half().float(), b.state_dict()[k]) for k, v in a.state_dict().items())
+
+    assert not any(same(a, b) for a, b in pairs)
+    warm_start(fresh, str(tmp_path / "strdiffusion.safetensors"))
+    assert all(same(a, b) for a, b in pairs)
+    (tmp_path / "strdiffusion_discriminator.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="discriminator"):
+        warm_start(untrained_strdiffusion(T=20), str(tmp_path / "strdiffusion.safetensors"))
+
+
 def test_ema_follows_the_ema_pytorch_rule():
     from inpaint_bench.methods.ema import ema_pytorch_update, make_ema
 

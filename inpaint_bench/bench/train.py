@@ -126,7 +126,9 @@ def train_masks(mask: str) -> tuple[str, ...]:
 
 def warm_start(model, init: str) -> None:
     """Fill the UNet (and its EMA) from `init` (a path, registry key or NAME_tiny), e.g. AsyncDSB from I²SB
-    weights or I²SB from the ADM checkpoint, as the official runs start (same architecture)."""
+    weights or I²SB from the ADM checkpoint, as the official runs start (same architecture). StrDiffusion also
+    fills its structure network and discriminator from the files exported beside the texture one. The optimisers,
+    the lr schedule and the step count start afresh (a new stage of training, unlike `--resume`)."""
     from ..nets.checkpoint_files import resolve_checkpoint
     from ..nets.checkpoints import load_into, read_state, unet_state
 
@@ -134,6 +136,8 @@ def warm_start(model, init: str) -> None:
     path = resolve_checkpoint("tiny", init.removesuffix("_tiny")) if tiny else resolve_checkpoint(init, "")
     load_into(model.net, unet_state(read_state(path), model.net), source=str(path))
     model.ema.module.load_state_dict(model.net.state_dict())
+    if hasattr(model, "warm_start_companions"):  # StrDiffusion: its structure net and discriminator beside it
+        model.warm_start_companions(path)
 
 
 def fit(trainer, model, dm, last: Path, resume: bool) -> None:

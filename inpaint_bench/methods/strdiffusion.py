@@ -38,6 +38,8 @@ What the official code does, and the suite with it (choices are parameters):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -46,7 +48,7 @@ from ..diffusion import per_sample_randn
 from ..diffusion.irsde import IRSDESchedule, structure_guided_target
 from ..diffusion.noise import ReplayNoise, fork_generator
 from ..nets.checkpoint_files import export_unet, resolve_checkpoint
-from ..nets.checkpoints import load_network
+from ..nets.checkpoints import load_into, load_network, read_state, unet_state
 from ..nets.discriminator import DiscriminatorConfig, TimeDiscriminator
 from ..nets.irsde_unet import ConditionalUNet, IRUNetConfig
 from .ema import ema_pytorch_update, make_ema
@@ -324,6 +326,18 @@ class StrDiffusion(MeanRevertingMethod):
         return x_prev, y_prev
 
     # ---- weights -----------------------------------------------------------------------------------------------
+    def warm_start_companions(self, texture_path) -> None:
+        """Fill the structure network (and its EMA) and the discriminator from the files `export_weights` wrote
+        beside `texture_path` (strdiffusion[_tiny].safetensors → strdiffusion_structure[_tiny], _discriminator)."""
+        texture_path = Path(texture_path)
+        for role, net in (("structure", self.structure_net), ("discriminator", self.discriminator)):
+            path = texture_path.with_name(texture_path.name.replace("strdiffusion", f"strdiffusion_{role}", 1))
+            if path == texture_path or not path.exists():
+                raise FileNotFoundError(f"warm start: StrDiffusion's {role} network {path} is missing; it is "
+                                        f"written beside {texture_path.name} by `inpaint-bench train strdiffusion`")
+            load_into(net, unet_state(read_state(path), net), source=str(path))
+        self.structure_ema.module.load_state_dict(self.structure_net.state_dict())
+
     def export_weights(self, folder, tiny: bool, meta: dict):
         suffix = "_tiny" if tiny else ""
         path = export_unet(self.inference_net(), folder / f"strdiffusion{suffix}.safetensors", meta)
