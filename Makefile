@@ -40,6 +40,7 @@ TINY_NETS := shapes-features tiny-ddpm tiny-i2sb tiny-asyncdsb tiny-irsde tiny-s
 .PHONY: $(TINY_NETS)
 tiny-checkpoints: $(TINY_NETS)  ## retrain the shipped tiny checkpoints and feature network on shapes (CPU, hours)
 	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32 --out docs/curves32
+	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage2 --out docs/curves32/stage2
 shapes-features: $(STAMP)  ## train the shapes feature network (FID/KID/distance of the default benchmark)
 	$(BIN)/inpaint-bench train-features --out runs/tiny32 --max-steps 6000 --resume --export-tiny
 tiny-ddpm: $(STAMP)
@@ -54,9 +55,15 @@ tiny-irsde: $(STAMP)
 	@# nf 16 (2.2 M parameters): nf 8 (0.56 M) was still colour noise in the hole after 10,500 iterations
 	@# 12,000 at lr 1e-3 left the steps t = 85 … 65 unlearned (reverse from the true state at 65: 14.4 dB, at 85: 11.2)
 	$(TRAIN) irsde --mask center,wide --lr 1e-3 --max-steps 20000 --method-config '{net: $(IRNET), lr_steps: [12000], lr_gamma: 0.25}'
+STRD := $(BIN)/inpaint-bench train strdiffusion --dataset shapes --size 32 --batch-size 16 --mask center,wide --resume
+STRD_NETS := net: {guide_channels: 1, $(IRNET_BODY)}, structure_net: {in_nc: 1, out_nc: 1, $(IRNET_BODY)}
 tiny-strdiffusion: $(STAMP)
-	$(TRAIN) strdiffusion --mask center,wide --lr 1e-3 --max-steps 25000 \
-	  --method-config '{target: eq4, T: 50, lr_steps: [8000], lr_gamma: 0.25, net: {guide_channels: 1, $(IRNET_BODY)}, structure_net: {in_nc: 1, out_nc: 1, $(IRNET_BODY)}}'
+	@# stage 1: 25,000 at lr 1e-3, a quarter from 8,000; its three files go to runs/tiny32/strdiffusion/ (not shipped)
+	$(STRD) --seed 0 --out runs/tiny32 --lr 1e-3 --max-steps 25000 \
+	  --method-config '{target: eq4, T: 50, lr_steps: [8000], lr_gamma: 0.25, $(STRD_NETS)}'
+	@# stage 2: all three networks warm-started from stage 1's files, fresh Adam at a further quarter, seed 1
+	$(STRD) --seed 1 --out runs/tiny32_stage2 --export-tiny --init runs/tiny32/strdiffusion/strdiffusion.safetensors \
+	  --lr 6.25e-5 --max-steps 6000 --method-config '{target: eq4, T: 50, lr_steps: [], $(STRD_NETS)}'
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor

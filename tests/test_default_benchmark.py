@@ -54,6 +54,23 @@ def test_training_masks_take_a_comma_list_and_refuse_unknown_names():
         train_masks("center,bogus")
 
 
+def test_a_warm_started_stage_starts_from_its_init_and_names_it_in_the_export(tmp_path):
+    """`train --init FILE` (a second stage, e.g. StrDiffusion's annealing): the run starts from FILE's weights and
+    the exported file says where it started, so a shipped checkpoint's metadata tells its whole recipe."""
+    import torch
+
+    from inpaint_bench.bench.train import train
+    from inpaint_bench.nets.checkpoints import read_state, safetensors_metadata
+
+    common = dict(dataset="shapes", mask="center", batch_size=2, accelerator="cpu", devices=1)
+    first = train("i2sb", max_steps=1, out=tmp_path / "one", **common)
+    second = train("i2sb", max_steps=1, out=tmp_path / "two", init=str(first), lr=0.0, **common)  # lr 0: no move
+    assert safetensors_metadata(second)["init"] == str(first)
+    assert "init" not in safetensors_metadata(first)
+    a, b = read_state(first), read_state(second)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_resumed_run_continues_from_and_rewrites_last_ckpt(tmp_path):
     """`make tiny-checkpoints` resumes I²SB once: the resumed run must start at the saved step and leave its own
     state in last.ckpt (not in a last-v1.ckpt that the next --resume would not read)."""

@@ -110,7 +110,7 @@ def train(method: str, dataset: str = "shapes", mask: str | None = None, max_ste
                             log_every_n_steps=10, deterministic=False)
         fit(trainer, model, dm, out / "checkpoints" / "last.ckpt", resume)
     meta = {"method": method, "dataset": dataset, "size": dm.size, "steps": max_steps, "seed": seed, "mask": mask,
-            **(method_config or {})}
+            **({"init": init} if init else {}), **(method_config or {})}  # init: where this stage started
     return export(model, method, out, export_tiny, meta)
 
 
