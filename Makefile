@@ -31,7 +31,8 @@ lint: $(STAMP)  ## ruff over the package and tests
 masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them bit for bit
 	$(BIN)/inpaint-bench masks build
 
-# Every run resumes from its runs/tiny32/<net>/checkpoints/last.ckpt: an interrupted `make tiny-checkpoints`
+# Every run resumes from its runs/tiny32/<net>/checkpoints/last.ckpt (StrDiffusion's second stage from
+# runs/tiny32_stage2/strdiffusion/checkpoints/last.ckpt): an interrupted `make tiny-checkpoints`
 # continues where it stopped; a finished run only re-exports. Budgets: docs/tiny_checkpoints.md.
 TRAIN := $(BIN)/inpaint-bench train --dataset shapes --size 32 --batch-size 16 --seed 0 --out runs/tiny32 --resume --export-tiny
 IRNET_BODY := nf: 16, depth: 3, attn_heads: 2, attn_dim_head: 8
