@@ -120,11 +120,17 @@ class _ReferencedFeatures(PerImageMetric):
 
 
 _ROOTS: dict[str, np.ndarray] = {}  # content digest of Σ → Σ^½ (the few references of a sweep)
+_LAST: list[tuple[np.ndarray, np.ndarray]] = []  # (the Σ array last asked for, its Σ^½)
 
 
 def psd_sqrt(sigma: np.ndarray) -> np.ndarray:
     """Σ^½ of a covariance (symmetric PSD) by its eigendecomposition, cached by content: a sweep's reference
-    covariance is factored once, not once per cell."""
+    covariance is factored once, not once per cell. The array last asked for is answered without hashing it
+    again (a 2048² Σ costs ≈ 50 ms to digest, and FID's bootstrap asks for the same one a hundred times); the
+    references are never changed in place."""
+    if _LAST and _LAST[0][0] is sigma:
+        return _LAST[0][1]
+    given = sigma
     sigma = np.ascontiguousarray(sigma, dtype=np.float64)
     digest = hashlib.blake2b(sigma.tobytes(), digest_size=16).hexdigest()
     if digest not in _ROOTS:
@@ -132,6 +138,7 @@ def psd_sqrt(sigma: np.ndarray) -> np.ndarray:
         if len(_ROOTS) >= 4:
             _ROOTS.pop(next(iter(_ROOTS)))
         _ROOTS[digest] = (v * np.sqrt(w.clip(min=0))) @ v.T
+    _LAST[:] = [(given, _ROOTS[digest])]
     return _ROOTS[digest]
 
 
