@@ -73,21 +73,33 @@ def main() -> int:
     a = parser.parse_args()
 
     import inpaint_bench.methods.isdiff as isdiff
-    from inpaint_bench.cli import main as cli
 
     bench = yaml.safe_load((Path(__file__).parent / "shapes.yaml").read_text())
     row = next(m for m in bench["methods"] if isinstance(m, dict) and m["name"] == a.method)
     config = {**row["config"], **yaml.safe_load(a.config), **({"checkpoint": a.checkpoint} if a.checkpoint else {})}
-    sweep = {"datasets": ["shapes"], "masks": bench["masks"], "seeds": bench["seeds"], "size": bench["size"],
-             "limit": a.images, "features": "auto", "batch_size": bench["batch_size"], "grid_images": 4,
-             "metrics": ["psnr_hole", "fid", "psnr"], "methods": [{"name": a.method, "config": config}]}
     isdiff.gmm_seed = seed_function(a.mode, isdiff.gmm_seed, scenes(a.images, bench["size"]))
+    print(f"seed: {a.mode}")
+    sweep = diagnostic_sweep(bench, {"name": a.method, "config": config}, a.images, ["psnr_hole", "fid", "psnr"])
+    return run_sweep(sweep, f"isdiff_seed_{a.mode}", a.results)
+
+
+def diagnostic_sweep(bench: dict, row: dict, images: int, metrics: list[str]) -> dict:
+    """The default benchmark's protocol (`bench`: benchmarks/shapes.yaml) for one row on its first `images` scenes."""
+    return {"datasets": ["shapes"], "masks": bench["masks"], "seeds": bench["seeds"], "size": bench["size"],
+            "limit": images, "features": "auto", "batch_size": bench["batch_size"], "grid_images": 4,
+            "metrics": metrics, "methods": [row]}
+
+
+def run_sweep(sweep: dict, name: str, results: str) -> int:
+    """`inpaint-bench sweep` of `sweep` in this process (so a patched method is the one that runs), into a fresh
+    `results` folder."""
+    from inpaint_bench.cli import main as cli
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"isdiff_seed_{a.mode}.yaml"
+        path = Path(tmp) / f"{name}.yaml"
         path.write_text(yaml.safe_dump(sweep))
-        shutil.rmtree(a.results, ignore_errors=True)
-        print(f"seed: {a.mode}")
-        sys.argv = ["inpaint-bench", "sweep", str(path), "--results", a.results, "--no-wandb", "--no-progress"]
+        shutil.rmtree(results, ignore_errors=True)
+        sys.argv = ["inpaint-bench", "sweep", str(path), "--results", results, "--no-wandb", "--no-progress"]
         return cli()
 
 

@@ -21,15 +21,13 @@ strdiffusion_discriminator.safetensors (what `inpaint-bench train strdiffusion` 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from isdiff_seed import scenes, truth_of  # noqa: E402  (the same ground-truth lookup)
+from isdiff_seed import diagnostic_sweep, run_sweep, scenes, truth_of  # noqa: E402  (the same lookup and sweep)
 
 MODES = ("learned", "truth")
 
@@ -62,7 +60,6 @@ def main() -> int:
     parser.add_argument("--results", default="runs/strdiffusion_structure")
     a = parser.parse_args()
 
-    from inpaint_bench.cli import main as cli
     from inpaint_bench.methods.strdiffusion import StrDiffusion
 
     bench = yaml.safe_load((Path(__file__).parent / "shapes.yaml").read_text())
@@ -72,18 +69,12 @@ def main() -> int:
         for key, name in (("checkpoint", ""), ("structure_checkpoint", "_structure"),
                           ("discriminator_checkpoint", "_discriminator")):
             config[key] = str(a.checkpoint_dir / f"strdiffusion{name}.safetensors")
-    sweep = {"datasets": ["shapes"], "masks": bench["masks"], "seeds": bench["seeds"], "size": bench["size"],
-             "limit": a.images, "features": "auto", "batch_size": bench["batch_size"], "grid_images": 4,
-             "metrics": ["psnr_hole", "ssim_hole", "fid", "psnr"], "methods": [{"name": "strdiffusion", "config": config}]}
     if a.mode == "truth":
         StrDiffusion.structures = oracle_structures(StrDiffusion.structures, scenes(a.images, bench["size"]))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"strdiffusion_structure_{a.mode}.yaml"
-        path.write_text(yaml.safe_dump(sweep))
-        shutil.rmtree(a.results, ignore_errors=True)
-        print(f"structure: {a.mode}")
-        sys.argv = ["inpaint-bench", "sweep", str(path), "--results", a.results, "--no-wandb", "--no-progress"]
-        return cli()
+    print(f"structure: {a.mode}")
+    sweep = diagnostic_sweep(bench, {"name": "strdiffusion", "config": config}, a.images,
+                             ["psnr_hole", "ssim_hole", "fid", "psnr"])
+    return run_sweep(sweep, f"strdiffusion_structure_{a.mode}", a.results)
 
 
 if __name__ == "__main__":
