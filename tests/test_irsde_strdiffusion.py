@@ -356,3 +356,36 @@ def test_x0_from_noise_inverts_the_forward_marginal():
     expected = (sde.std(t, xt) / sde.decay(t, xt)).flatten()
     assert torch.allclose(gain, expected, rtol=1e-3)
     assert gain[-1] > 20 > gain[0]
+
+
+def test_a_texture_only_run_leaves_the_structure_net_and_discriminator_as_loaded(tmp_path):
+    """`train_networks: [texture]` (upstream trains the three networks in three runs): the structure net and the
+    discriminator come out exactly as they went in, the texture network moves, and Lightning still counts three
+    optimiser steps per batch (so `--max-steps` means batches, as in a run that trains all three)."""
+    from inpaint_bench.bench.train import lightning_checkpoint_types, train
+    from inpaint_bench.nets.checkpoints import read_state
+
+    untrained_strdiffusion(T=10).export_weights(tmp_path / "start", tiny=False, meta={"method": "strdiffusion"})
+    start = tmp_path / "start" / "strdiffusion.safetensors"
+    config = {"T": 10, "net": SMALL_TEXTURE.to_dict(), "structure_net": SMALL_STRUCTURE.to_dict(),
+              "discriminator_net": SMALL_D}
+    common = dict(dataset="shapes", mask="center", batch_size=2, size=32, accelerator="cpu", devices=1, lr=1e-2,
+                  max_steps=2, init=str(start))
+    trained = {}
+    for run, only in (("texture", ["texture"]), ("all", None)):
+        extra = {"train_networks": only} if only else {}
+        train("strdiffusion", out=tmp_path / run, method_config={**config, **extra}, **common)
+        with lightning_checkpoint_types():
+            state = torch.load(tmp_path / run / "strdiffusion" / "checkpoints" / "last.ckpt", weights_only=True)
+        assert state["global_step"] == 6
+        trained[run] = state["state_dict"]
+
+    def unmoved(run, module, role):
+        loaded = read_state(start.with_name(f"strdiffusion{role}.safetensors"))
+        return all(torch.equal(trained[run][f"{module}.{k}"], v.float()) for k, v in loaded.items())
+
+    roles = (("net", ""), ("structure_net", "_structure"), ("discriminator", "_discriminator"))
+    assert [unmoved("texture", *role) for role in roles] == [False, True, True]
+    assert [unmoved("all", *role) for role in roles] == [False, False, False]
+    with pytest.raises(ValueError, match="train_networks"):
+        untrained_strdiffusion(train_networks=["texture", "edges"])

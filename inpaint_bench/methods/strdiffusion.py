@@ -61,6 +61,7 @@ RESAMPLING_DEFAULTS = {400: {"jump": 5, "re": 5, "u_max": 6, "u_min": 3},
 TINY_TEXTURE = IRUNetConfig(3, 3, nf=8, depth=3, guide_channels=1, attn_heads=2, attn_dim_head=8)
 TINY_STRUCTURE = IRUNetConfig(1, 1, nf=8, depth=3, attn_heads=2, attn_dim_head=8)
 TINY_DISCRIMINATOR = DiscriminatorConfig(nc=4, ngf=8, t_emb_dim=32)
+NETWORKS = ("texture", "structure", "discriminator")  # what `train_networks` may name
 HOLE_WEIGHT = 10.0  # official MatchingLoss: L1 × 10 on the hole, × 1 on the known region (texture and structure)
 
 
@@ -128,7 +129,7 @@ class StrDiffusion(MeanRevertingMethod):
                  jump: int | None = None, re: int | None = None, u_max: int | None = None,
                  u_min: int | None = None, discriminator_time: str = "t", hole_weight: float = HOLE_WEIGHT,
                  lambda_tri: float = 1.0, triplet_margin: float = 1.0, triplet_form: str = "per_image",
-                 **sde_kwargs):
+                 train_networks: tuple[str, ...] = NETWORKS, **sde_kwargs):
         super().__init__(checkpoint=checkpoint, T=T, **sde_kwargs)
         self.save_hyperparameters()
         T = self.sde.T  # None above: the texture checkpoint's T
@@ -139,6 +140,8 @@ class StrDiffusion(MeanRevertingMethod):
         if triplet_form not in ("per_image", "batch_vector"):
             raise ValueError(f"triplet_form must be 'per_image' (the official code) or 'batch_vector', "
                              f"got {triplet_form!r}")
+        if not train_networks or set(train_networks) - set(NETWORKS):
+            raise ValueError(f"train_networks must name some of {', '.join(NETWORKS)}, got {train_networks!r}")
         if int(early_stage * T) < 1:
             raise ValueError(f"early_stage·T must be at least 1 (the structure stage ends at int(early_stage·T)), "
                              f"got {early_stage}·{T}")
@@ -177,22 +180,27 @@ class StrDiffusion(MeanRevertingMethod):
     def random_steps(self, n: int, device) -> torch.Tensor:
         return torch.randint(2, self.sde.T + 1, (n,), device=device)  # official generate_random_states: t ≥ 2
 
-    def losses(self, y0, keep, steps):
+    def losses(self, y0, keep, steps, networks=NETWORKS):
+        """(structure, texture, discriminator) losses; a network not in `networks` is not run (its loss is 0)."""
         mu_y = y0 * keep  # μ_y: black hole (official condition = GT × mask)
         x0, mu_x = self.structures(y0, keep, training=True)
         xt = self.structure_sde.sample(x0, mu_x, steps, torch.randn_like(x0))
         x_star = self.structure_sde.optimal_reverse(xt, x0, mu_x, steps)  # Eq 10
-        x_pred = self.structure_sde.reverse_mean(xt, mu_x, self.structure_net(xt, mu_x, self.times[steps]), steps)
-        structure_loss = l1_weighted(x_pred, x_star, keep, hole_weight=self.hparams.hole_weight)
+        structure_loss = texture_loss = d_loss = y0.new_zeros(())
+        if "structure" in networks:
+            x_pred = self.structure_sde.reverse_mean(xt, mu_x, self.structure_net(xt, mu_x, self.times[steps]), steps)
+            structure_loss = l1_weighted(x_pred, x_star, keep, hole_weight=self.hparams.hole_weight)
 
         yt = self.sde.sample(y0, mu_y, steps, torch.randn_like(y0))
         if self.hparams.target == "eq24":
             y_star = structure_guided_target(self.sde, self.structure_sde, xt, x0, mu_x, y0, mu_y, steps)
         else:
             y_star = self.sde.optimal_reverse(yt, y0, mu_y, steps)  # Eq 4
-        y_pred = self.sde.reverse_mean(yt, mu_y, self.net(yt, mu_y, self.times[steps], x_star), steps)
-        texture_loss = l1_weighted(y_pred, y_star, keep, hole_weight=self.hparams.hole_weight)  # Eq 13
-        d_loss = self.discriminator_loss(y_star, yt, x_star, keep, self.discriminator_steps(steps))
+        if "texture" in networks:
+            y_pred = self.sde.reverse_mean(yt, mu_y, self.net(yt, mu_y, self.times[steps], x_star), steps)
+            texture_loss = l1_weighted(y_pred, y_star, keep, hole_weight=self.hparams.hole_weight)  # Eq 13
+        if "discriminator" in networks:
+            d_loss = self.discriminator_loss(y_star, yt, x_star, keep, self.discriminator_steps(steps))
         return structure_loss, texture_loss, d_loss
 
     def discriminator_steps(self, steps):
@@ -220,19 +228,29 @@ class StrDiffusion(MeanRevertingMethod):
         return dis + self.hparams.lambda_tri * tri  # Eq 16
 
     def training_step(self, batch, batch_idx):
+        """One step of each network named in `train_networks` (all three by default). Upstream trains texture,
+        structure and discriminator in three separate runs, and none of the three losses depends on another
+        network's output (the texture is guided by the optimal structure state x*_{t−1}, the discriminator
+        scores targets), so a run may train the texture alone from a fixed structure net and discriminator.
+        A network left out still gets its (gradient-free, so parameter-free) optimiser step: Lightning counts
+        three optimiser steps per batch either way, and `max_steps`, the EMA and the schedule keep their meaning."""
         y0, keep = to_unit(batch["image"], self.batch_masks(batch["image"]))
-        structure_loss, texture_loss, d_loss = self.losses(y0, keep, self.random_steps(len(y0), y0.device))
+        trained = set(self.hparams.train_networks)
+        structure_loss, texture_loss, d_loss = self.losses(y0, keep, self.random_steps(len(y0), y0.device),
+                                                           networks=trained)
         opt_texture, opt_structure, opt_d = self.optimizers()
-        for opt, loss, params in ((opt_structure, structure_loss, self.structure_net.parameters()),
-                                  (opt_texture, texture_loss, self.net.parameters()),
-                                  (opt_d, d_loss, self.discriminator.parameters())):
+        for name, opt, loss, params in (("structure", opt_structure, structure_loss, self.structure_net.parameters()),
+                                        ("texture", opt_texture, texture_loss, self.net.parameters()),
+                                        ("discriminator", opt_d, d_loss, self.discriminator.parameters())):
             opt.zero_grad()
-            self.manual_backward(loss, inputs=list(params))
+            if name in trained:
+                self.manual_backward(loss, inputs=list(params))
             opt.step()
         for decay in self.lr_schedulers():
             decay.step()
-        self.log_dict({"train/loss": texture_loss, "train/structure_loss": structure_loss, "train/d_loss": d_loss},
-                      prog_bar=True)
+        logged = {"train/loss": ("texture", texture_loss), "train/structure_loss": ("structure", structure_loss),
+                  "train/d_loss": ("discriminator", d_loss)}
+        self.log_dict({key: loss for key, (name, loss) in logged.items() if name in trained}, prog_bar=True)
         return texture_loss
 
     def configure_optimizers(self):
