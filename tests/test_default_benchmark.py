@@ -98,3 +98,25 @@ def test_a_resumed_run_continues_from_and_rewrites_last_ckpt(tmp_path):
     logged = sorted(int(line.split(",")[1]) for p in folder.parent.glob("logs/version_*/metrics.csv")
                     for line in p.read_text().splitlines()[1:])
     assert logged == sorted(set(logged))  # no step trained twice
+
+
+@pytest.mark.parametrize("method, steps, config", [
+    ("i2sb", 2, {}),  # EMA every step (torch AveragedModel)
+    ("irsde", 10, {"T": 10, "net": {"in_nc": 3, "out_nc": 3, "nf": 8, "depth": 2, "attn_heads": 1,
+                                     "attn_dim_head": 8}}),  # ema_pytorch: every 10th step, here at step 10
+])
+def test_last_ckpt_holds_the_ema_of_its_own_step(tmp_path, method, steps, config):
+    """The file exported at the end of a run equals the one re-exported from its `last.ckpt` (`--resume` with no
+    step left), tensor for tensor: the checkpoint is saved after the EMA update of its step, not before it (which
+    would also lose that update for good in a resumed run)."""
+    import torch
+
+    from inpaint_bench.bench.train import train
+    from inpaint_bench.nets.checkpoints import read_state
+
+    common = dict(dataset="shapes", mask="center", batch_size=2, size=32, out=tmp_path, accelerator="cpu", devices=1,
+                  lr=1e-2, max_steps=steps, method_config=config)
+    in_memory = read_state(train(method, **common))
+    from_checkpoint = read_state(train(method, resume=True, **common))
+    assert in_memory.keys() == from_checkpoint.keys()
+    assert all(torch.equal(in_memory[k], from_checkpoint[k]) for k in in_memory)

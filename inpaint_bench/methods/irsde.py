@@ -104,10 +104,9 @@ class MeanRevertingMethod(EMATrained, InpaintMethod):
     def lr_decay_for(self, optimizer):
         return torch.optim.lr_scheduler.MultiStepLR(optimizer, list(self.hparams.lr_steps), self.hparams.lr_gamma)
 
-    def on_train_batch_end(self, *args):
+    def update_ema(self) -> None:
         """EMA as upstream (`ema_pytorch.EMA(beta=0.995, update_every=10)`), not every step."""
         ema_pytorch_update(self.ema, self.net, self.global_step, self.hparams.ema_decay)
-        self._ema_updated = True
 
     def random_steps(self, n: int, device) -> torch.Tensor:
         return torch.randint(1, self.sde.T + 1, (n,), device=device)

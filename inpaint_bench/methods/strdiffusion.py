@@ -260,11 +260,10 @@ class StrDiffusion(MeanRevertingMethod):
                       torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.99))]
         return optimizers, [self.lr_decay_for(opt) for opt in optimizers]
 
-    def on_train_batch_end(self, *args):
+    def update_ema(self) -> None:
         step = self.global_step // 3  # manual optimisation: Lightning counts each of the three steps
         ema_pytorch_update(self.ema, self.net, step, self.hparams.ema_decay)
         ema_pytorch_update(self.structure_ema, self.structure_net, step, self.hparams.ema_decay)
-        self._ema_updated = True
 
     # ---- sampling: the official test code (HEAD), Algorithm 1's resampling with its accept rule ----------------
     @torch.inference_mode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightning as L
 import torch
 
 TRAIN_MASKS = ("center", "half", "wide", "narrow", "medium", "freeform_10_20", "freeform_20_30", "freeform_30_40")
@@ -19,6 +20,20 @@ def training_masks(n: int, size: int, start: int, seed: int = 1234, device=None,
     return out.to(device)
 
 
+class EMAUpdate(L.Callback):
+    """Calls the method's `update_ema` after each training batch, then flags it as trained.
+
+    A callback rather than the LightningModule's own `on_train_batch_end`: Lightning runs the callbacks' hook
+    before the module's, and moves checkpoint callbacks last, so ModelCheckpoint (which saves in the same hook)
+    now sees this step's EMA. Otherwise `last.ckpt` lacks its own step's update: an export from a resumed run
+    would differ from the uninterrupted one, and a resumed run would lose that update for good.
+    """
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        pl_module.update_ema()
+        pl_module._ema_updated = True  # a Python flag, so sampling never syncs with the device to ask
+
+
 class EMATrained:
     """Mixin for methods trained with AdamW on `self.net` and an EMA copy in `self.ema` (used for sampling).
 
@@ -30,9 +45,12 @@ class EMATrained:
 
     lr_decay: tuple[int, float] | None = None
 
-    def on_train_batch_end(self, *args):
+    def configure_callbacks(self):
+        return [EMAUpdate()]
+
+    def update_ema(self) -> None:
+        """One EMA update after an optimiser step (every step here; IR-SDE and StrDiffusion override it)."""
         self.ema.update_parameters(self.net)
-        self._ema_updated = True  # a Python flag, so sampling never syncs with the device to ask
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr, weight_decay=0.0)
