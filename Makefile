@@ -32,7 +32,7 @@ masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them b
 	$(BIN)/inpaint-bench masks build
 
 # Every run resumes from its runs/tiny32/<net>/checkpoints/last.ckpt (StrDiffusion's later stages from
-# runs/tiny32_stage{2,3}/strdiffusion/checkpoints/last.ckpt): an interrupted `make tiny-checkpoints`
+# runs/tiny32_stage{2,3,4}/strdiffusion/checkpoints/last.ckpt): an interrupted `make tiny-checkpoints`
 # continues where it stopped; a finished run only re-exports. Budgets: docs/tiny_checkpoints.md.
 TRAIN := $(BIN)/inpaint-bench train --dataset shapes --size 32 --batch-size 16 --seed 0 --out runs/tiny32 --resume --export-tiny
 IRNET_BODY := nf: 16, depth: 3, attn_heads: 2, attn_dim_head: 8
@@ -43,6 +43,7 @@ tiny-checkpoints: $(TINY_NETS)  ## retrain the shipped tiny checkpoints and feat
 	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32 --out docs/curves32
 	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage2 --out docs/curves32/stage2
 	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage3 --out docs/curves32/stage3
+	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage4 --out docs/curves32/stage4
 shapes-features: $(STAMP)  ## train the shapes feature network (FID/KID/distance of the default benchmark)
 	$(BIN)/inpaint-bench train-features --out runs/tiny32 --max-steps 6000 --resume --export-tiny
 tiny-ddpm: $(STAMP)
@@ -68,10 +69,14 @@ tiny-strdiffusion: $(STAMP)
 	$(STRD) --seed 1 --out runs/tiny32_stage2 --init runs/tiny32/strdiffusion/strdiffusion.safetensors \
 	  --lr 6.25e-5 --max-steps 6000 --method-config '{target: eq4, T: 50, lr_steps: [], $(STRD_NETS)}'
 	@# stage 3: the texture network alone (structure net and discriminator kept as stage 2 left them), from stage
-	@# 2's files, fresh Adam at 1.25e-4, a quarter from 7,500, seed 2
-	$(STRD) --seed 2 --out runs/tiny32_stage3 --export-tiny --init runs/tiny32_stage2/strdiffusion/strdiffusion.safetensors \
+	@# 2's files, fresh Adam at 1.25e-4, a quarter from 7,500, seed 2; its files go to runs/tiny32_stage3/strdiffusion/
+	$(STRD) --seed 2 --out runs/tiny32_stage3 --init runs/tiny32_stage2/strdiffusion/strdiffusion.safetensors \
 	  --lr 1.25e-4 --max-steps 10000 \
 	  --method-config '{target: eq4, T: 50, lr_steps: [7500], lr_gamma: 0.25, $(STRD_NETS), train_networks: [texture]}'
+	@# stage 4: the texture network alone again, from stage 3's files, 1.25e-4, a quarter from 12,000, seed 3
+	$(STRD) --seed 3 --out runs/tiny32_stage4 --export-tiny --init runs/tiny32_stage3/strdiffusion/strdiffusion.safetensors \
+	  --lr 1.25e-4 --max-steps 15000 \
+	  --method-config '{target: eq4, T: 50, lr_steps: [12000], lr_gamma: 0.25, $(STRD_NETS), train_networks: [texture]}'
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor
