@@ -120,3 +120,10 @@ def test_last_ckpt_holds_the_ema_of_its_own_step(tmp_path, method, steps, config
     from_checkpoint = read_state(train(method, resume=True, **common))
     assert in_memory.keys() == from_checkpoint.keys()
     assert all(torch.equal(in_memory[k], from_checkpoint[k]) for k in in_memory)
+    if method == "irsde":  # ema_pytorch copies the weights up to step 100: step 10's update must have landed
+        from inpaint_bench.bench.train import lightning_checkpoint_types
+
+        with lightning_checkpoint_types():
+            state = torch.load(tmp_path / method / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+        raw = {k.removeprefix("net."): v for k, v in state["state_dict"].items() if k.startswith("net.")}
+        assert all(torch.equal(in_memory[k], raw[k].to(in_memory[k].dtype)) for k in in_memory)
