@@ -32,7 +32,7 @@ masks: $(STAMP)  ## rebuild the frozen mask sets in mask_sets/ and verify them b
 	$(BIN)/inpaint-bench masks build
 
 # Every run resumes from its runs/tiny32/<net>/checkpoints/last.ckpt (StrDiffusion's later stages from
-# runs/tiny32_stage{2,3,4}/strdiffusion/checkpoints/last.ckpt): an interrupted `make tiny-checkpoints`
+# runs/tiny32_stage{2,3,4,5,6}/strdiffusion/checkpoints/last.ckpt): an interrupted `make tiny-checkpoints`
 # continues where it stopped; a finished run only re-exports. Budgets: docs/tiny_checkpoints.md.
 TRAIN := $(BIN)/inpaint-bench train --dataset shapes --size 32 --batch-size 16 --seed 0 --out runs/tiny32 --resume --export-tiny
 IRNET_BODY := nf: 16, depth: 3, attn_heads: 2, attn_dim_head: 8
@@ -44,6 +44,8 @@ tiny-checkpoints: $(TINY_NETS)  ## retrain the shipped tiny checkpoints and feat
 	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage2 --out docs/curves32/stage2
 	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage3 --out docs/curves32/stage3
 	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage4 --out docs/curves32/stage4
+	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage5 --out docs/curves32/stage5
+	$(BIN)/python benchmarks/training_curves.py --runs runs/tiny32_stage6 --out docs/curves32/stage6
 shapes-features: $(STAMP)  ## train the shapes feature network (FID/KID/distance of the default benchmark)
 	$(BIN)/inpaint-bench train-features --out runs/tiny32 --max-steps 6000 --resume --export-tiny
 tiny-ddpm: $(STAMP)
@@ -74,9 +76,17 @@ tiny-strdiffusion: $(STAMP)
 	  --lr 1.25e-4 --max-steps 10000 \
 	  --method-config '{target: eq4, T: 50, lr_steps: [7500], lr_gamma: 0.25, $(STRD_NETS), train_networks: [texture]}'
 	@# stage 4: the texture network alone again, from stage 3's files, 1.25e-4, a quarter from 12,000, seed 3
-	$(STRD) --seed 3 --out runs/tiny32_stage4 --export-tiny --init runs/tiny32_stage3/strdiffusion/strdiffusion.safetensors \
+	$(STRD) --seed 3 --out runs/tiny32_stage4 --init runs/tiny32_stage3/strdiffusion/strdiffusion.safetensors \
 	  --lr 1.25e-4 --max-steps 15000 \
 	  --method-config '{target: eq4, T: 50, lr_steps: [12000], lr_gamma: 0.25, $(STRD_NETS), train_networks: [texture]}'
+	@# stage 5: the texture network alone, from stage 4's files, at stage 4's last lr (3.125e-5) held, seed 4
+	$(STRD) --seed 4 --out runs/tiny32_stage5 --init runs/tiny32_stage4/strdiffusion/strdiffusion.safetensors \
+	  --lr 3.125e-5 --max-steps 7500 \
+	  --method-config '{target: eq4, T: 50, lr_steps: [], $(STRD_NETS), train_networks: [texture]}'
+	@# stage 6: a new cycle from stage 5's files, 1.25e-4, a quarter from 10,500, seed 5, wide holes twice as often
+	$(STRD) --seed 5 --out runs/tiny32_stage6 --export-tiny --init runs/tiny32_stage5/strdiffusion/strdiffusion.safetensors \
+	  --mask wide,wide,center --lr 1.25e-4 --max-steps 14000 \
+	  --method-config '{target: eq4, T: 50, lr_steps: [10500], lr_gamma: 0.25, $(STRD_NETS), train_networks: [texture]}'
 
 doctor: $(STAMP)  ## versions, devices, cache directory, datasets and weights found or missing
 	$(BIN)/inpaint-bench doctor
