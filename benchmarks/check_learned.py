@@ -97,7 +97,7 @@ def verdicts(results: list[dict], fid: bool | set[str] = True) -> list[tuple[str
             fid_ok = m["fid"] < telea["fid"] if held_to_fid else True
             line = (f"{'ok  ' if psnr_ok and fid_ok else 'FAIL'} {mask}: {row}: hole PSNR {m['psnr_hole']:.2f} vs "
                     f"mean fill {mean_fill['psnr_hole']:.2f}"
-                    + (f"; fid [{weights}] {m['fid']:.2f} vs telea {telea['fid']:.2f}" if held_to_fid else ""))
+                    + (f"; fid [{weights}] {m['fid']:.4f} vs telea {telea['fid']:.4f}" if held_to_fid else ""))
             out.append((row, mask, psnr_ok and fid_ok, line))
     return out
 
