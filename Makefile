@@ -84,6 +84,7 @@ tiny-strdiffusion: $(STAMP)
 	  --lr 3.125e-5 --max-steps 7500 \
 	  --method-config '{target: eq4, T: 50, lr_steps: [], $(STRD_NETS), train_networks: [texture]}'
 	@# stage 6: a new cycle from stage 5's files, 1.25e-4, a quarter from 10,500, seed 5, wide holes twice as often
+	@# (its --mask, the last one given, replaces $(STRD)'s center,wide)
 	$(STRD) --seed 5 --out runs/tiny32_stage6 --export-tiny --init runs/tiny32_stage5/strdiffusion/strdiffusion.safetensors \
 	  --mask wide,wide,center --lr 1.25e-4 --max-steps 14000 \
 	  --method-config '{target: eq4, T: 50, lr_steps: [10500], lr_gamma: 0.25, $(STRD_NETS), train_networks: [texture]}'
